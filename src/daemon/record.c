@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+
+#include "record.h"
+
+/*
+ * Fields a producer may not set: journald's trusted fields cannot even be
+ * spelled (they start with '_'); these are the ones that would let a producer
+ * pose as someone else or as mpsr itself.
+ */
+static const char *const reserved_prefixes[] = {"MPSR_", "OBJECT_", "COREDUMP_"};
+static const char *const reserved_names[] = {"MESSAGE", "SYSLOG_PID"};
+
+static int name_is(const char *name, size_t n, const char *word) {
+	return strlen(word) == n && memcmp(name, word, n) == 0;
+}
+
+/* Whether a header line is spelled like a field at all: NAME=value. */
+static const char *field_syntax(const char *line, size_t len, size_t *name_len) {
+	const char *eq = memchr(line, '=', len);
+
+	if (!eq)
+		return "no '='";
+	size_t n = (size_t)(eq - line);
+	if (n == 0 || n > RECORD_NAME_MAX)
+		return "bad name length";
+	if (line[0] < 'A' || line[0] > 'Z')
+		return "name must start with A-Z";
+	for (size_t i = 0; i < n; i++) {
+		char c = line[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+			return "name may hold only A-Z, 0-9 and _";
+	}
+	*name_len = n;
+	return NULL;
+}
+
+const char *record_field_refusal(const char *line, size_t len) {
+	size_t n;
+	const char *why = field_syntax(line, len, &n);
+
+	if (why)
+		return why;
+	for (size_t i = 0; i < sizeof(reserved_prefixes) / sizeof(*reserved_prefixes); i++) {
+		size_t k = strlen(reserved_prefixes[i]);
+		if (n >= k && memcmp(line, reserved_prefixes[i], k) == 0)
+			return "reserved field";
+	}
+	for (size_t i = 0; i < sizeof(reserved_names) / sizeof(*reserved_names); i++)
+		if (name_is(line, n, reserved_names[i]))
+			return "reserved field";
+	if (name_is(line, n, "PRIORITY") && (len != n + 2 || line[n + 1] < '0' || line[n + 1] > '7'))
+		return "PRIORITY must be 0-7";
+	return NULL;
+}
+
+static void record_take_field(const char *line, size_t len, struct record *r) {
+	if (record_field_refusal(line, len)) {
+		r->refused++;
+		return;
+	}
+	if (len == strlen("PRIORITY=") + 1 && memcmp(line, "PRIORITY=", 9) == 0) {
+		r->priority = line[9] - '0';
+		return;
+	}
+	if (len > 18 && memcmp(line, "SYSLOG_IDENTIFIER=", 18) == 0) {
+		r->identifier = (struct iovec){(void *)line, len};
+		return;
+	}
+	if (r->n_fields == RECORD_FIELDS_MAX) {
+		r->refused++;
+		return;
+	}
+	r->fields[r->n_fields++] = (struct iovec){(void *)line, len};
+}
+
+void record_parse(const char *buf, size_t len, struct record *r) {
+	*r = (struct record){.priority = -1};
+
+	/*
+	 * A header is there only when the packet has an empty line and every line
+	 * before it is spelled FIELD=value; otherwise (a stack trace with a blank
+	 * line, say) the whole packet is text and nothing of it is lost.
+	 */
+	size_t end = 0, n;
+	int has_header = 0;
+	while (end < len) {
+		const char *nl = memchr(buf + end, '\n', len - end);
+		if (!nl)
+			break;
+		if (nl == buf + end) {
+			has_header = 1;
+			break;
+		}
+		if (field_syntax(buf + end, (size_t)(nl - (buf + end)), &n))
+			break;
+		end = (size_t)(nl - buf) + 1;
+	}
+	if (!has_header) {
+		r->text = 0;
+		r->text_len = len;
+		return;
+	}
+
+	size_t pos = 0;
+	while (pos < end) {
+		const char *nl = memchr(buf + pos, '\n', end - pos);
+		size_t l = (size_t)(nl - (buf + pos));
+		record_take_field(buf + pos, l, r);
+		pos += l + 1;
+	}
+	r->text = end + 1;
+	r->text_len = len - r->text;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+#include <criterion/criterion.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "loop.h"
+
+struct hit {
+	int calls;
+	struct loop_source *self;
+	struct loop_source *other; /* removed from inside the callback when set */
+};
+
+static int on_ready(int fd, short revents, void *data) {
+	struct hit *h = data;
+	char c;
+
+	h->calls++;
+	(void)!read(fd, &c, 1);
+	if (h->other)
+		loop_remove(h->other);
+	return 0;
+}
+
+Test(loop, dispatches_only_ready_fds) {
+	struct loop *loop;
+	int a[2], b[2];
+	struct hit ha = {0}, hb = {0};
+
+	cr_assert_eq(loop_new(&loop), 0);
+	cr_assert_eq(pipe(a), 0);
+	cr_assert_eq(pipe(b), 0);
+	cr_assert_not_null(loop_add(loop, a[0], POLLIN, on_ready, &ha));
+	cr_assert_not_null(loop_add(loop, b[0], POLLIN, on_ready, &hb));
+	cr_assert_eq(write(a[1], "x", 1), 1);
+	cr_assert_eq(loop_dispatch(loop, 100), 1);
+	cr_assert_eq(ha.calls, 1);
+	cr_assert_eq(hb.calls, 0);
+	loop_free(loop);
+}
+
+Test(loop, removal_inside_callback_and_paused_sources) {
+	struct loop *loop;
+	int a[2], b[2];
+	struct hit ha = {0}, hb = {0};
+
+	cr_assert_eq(loop_new(&loop), 0);
+	cr_assert_eq(pipe(a), 0);
+	cr_assert_eq(pipe(b), 0);
+	struct loop_source *sa = loop_add(loop, a[0], POLLIN, on_ready, &ha);
+	struct loop_source *sb = loop_add(loop, b[0], POLLIN, on_ready, &hb);
+	ha.other = sb;
+	cr_assert_eq(write(a[1], "x", 1), 1);
+	cr_assert_eq(write(b[1], "x", 1), 1);
+	loop_dispatch(loop, 100);
+	cr_assert_eq(ha.calls, 1);
+	cr_assert_eq(hb.calls, 0, "a removed source must not be called");
+	cr_assert_eq(loop_count(loop), 1);
+
+	ha.other = NULL;
+	loop_set_events(sa, 0);
+	cr_assert_eq(write(a[1], "x", 1), 1);
+	cr_assert_eq(loop_dispatch(loop, 10), 0, "a paused source must not be called");
+	loop_set_events(sa, POLLIN);
+	cr_assert_eq(loop_dispatch(loop, 100), 1);
+	loop_free(loop);
+}
+
+Test(loop, many_sources_stay_compact) {
+	struct loop *loop;
+	int p[2];
+	struct loop_source *src[100];
+	struct hit h = {0};
+
+	cr_assert_eq(loop_new(&loop), 0);
+	cr_assert_eq(pipe(p), 0);
+	for (int i = 0; i < 100; i++)
+		src[i] = loop_add(loop, p[0], POLLIN, on_ready, &h);
+	for (int i = 0; i < 100; i += 2)
+		loop_remove(src[i]);
+	loop_dispatch(loop, 0);
+	cr_assert_eq(loop_count(loop), 50);
+	loop_free(loop);
+}
