@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -364,8 +365,10 @@ static int stream_read(struct conn *c) {
 			taken = pos;
 		}
 	}
-	if (!stalled && eof)
+	if (!stalled && eof) {
+		conn_keep(c, NULL, 0);
 		return 1;
+	}
 
 	bool drained = (size_t)n < cap - have;
 	if (!stalled && drained && len > pos) {
@@ -654,6 +657,10 @@ int server_add_listener(struct server *s, int fd) {
 
 	if (r < 0)
 		return r;
+	/* Passed sockets are blocking; one wake-up takes what is queued and no more. */
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
 	if (type == SOCK_DGRAM) {
 		/* The sender's credentials come with every datagram. */
 		if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
