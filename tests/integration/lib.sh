@@ -61,6 +61,8 @@ ct_boot() {
 
 	# The container's own copy of mpsr, installed the way users install it.
 	meson install -C "$MPSR_BUILD" --destdir "$ct_dir/root" --no-rebuild --quiet >/dev/null || return 1
+	# The tests' load generator; not part of what users install.
+	install -m 0755 "$MPSR_BUILD/bench/mpsr-load" "$ct_dir/root/usr/local/bin/mpsr-load" || return 1
 	# A fresh machine id, so the container's journal is its own.
 	: >"$ct_dir/root/etc/machine-id"
 	# Services of the host image that have nothing to do with this test.

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mpsr-load: a load generator for mpsr and for journald itself.
+ *
+ * P producer processes, each with its own connection, send M messages each.
+ * Every message is "TAG p=<producer> s=<sequence> t=<send time, µs since the
+ * epoch> <padding>", so a checker can count lost and duplicated messages and
+ * measure latency. All producers connect first and start together.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+#include <unistd.h>
+
+enum mode { MODE_STREAM, MODE_DGRAM, MODE_NATIVE, MODE_JOURNAL_STREAM };
+
+struct options {
+	const char *socket;
+	const char *tag;
+	unsigned producers;
+	unsigned long messages;
+	unsigned size;
+	unsigned long rate; /* per producer, messages/s; 0 = as fast as possible */
+	unsigned batch;	    /* most bytes per write() on a stream */
+	unsigned hold;	    /* seconds to keep the connection open afterwards */
+	enum mode mode;
+};
+
+static uint64_t realtime_usec(void) {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void sleep_until(uint64_t t_usec) {
+	uint64_t now = realtime_usec();
+
+	if (t_usec > now) {
+		struct timespec ts = {(time_t)((t_usec - now) / 1000000),
+				      (long)((t_usec - now) % 1000000) * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int connect_to(const char *path, int type) {
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Formats message `seq` of producer `p` into buf; returns its length (no '\n'). */
+static size_t format_msg(const struct options *o, unsigned p, unsigned long seq, char *buf,
+			 size_t size) {
+	int k = snprintf(buf, size, "%s p=%u s=%lu t=%llu ", o->tag, p, seq,
+			 (unsigned long long)realtime_usec());
+	size_t len = (size_t)k;
+	while (len < o->size && len < size - 1)
+		buf[len++] = 'x';
+	return len;
+}
+
+static int produce(const struct options *o, unsigned p, int go_fd) {
+	int fd = -1;
+	char msg[65536];
+	char *out = NULL;
+	size_t used = 0;
+	int r = 0;
+
+	if (o->mode == MODE_STREAM || o->mode == MODE_DGRAM) {
+		fd = connect_to(o->socket, o->mode == MODE_STREAM ? SOCK_STREAM : SOCK_DGRAM);
+		if (fd < 0) {
+			fprintf(stderr, "mpsr-load: connect %s: %s\n", o->socket, strerror(-fd));
+			return 1;
+		}
+	} else if (o->mode == MODE_JOURNAL_STREAM) {
+		fd = sd_journal_stream_fd(o->tag, 6, 0);
+		if (fd < 0) {
+			fprintf(stderr, "mpsr-load: sd_journal_stream_fd: %s\n", strerror(-fd));
+			return 1;
+		}
+	}
+	out = malloc(o->batch + sizeof(msg));
+	if (!out)
+		return 1;
+
+	char c;
+	if (read(go_fd, &c, 1) != 0) /* the parent closes the pipe: everyone starts now */
+		return 1;
+	uint64_t start = realtime_usec();
+
+	for (unsigned long i = 0; i < o->messages && r == 0; i++) {
+		if (o->rate)
+			sleep_until(start + i * 1000000ull / o->rate);
+		size_t len = format_msg(o, p, i, msg, sizeof(msg) - 1);
+		switch (o->mode) {
+		case MODE_NATIVE:
+			r = sd_journal_send("MESSAGE=%.*s", (int)len, msg, "PRIORITY=6",
+					    "SYSLOG_IDENTIFIER=%s", o->tag, NULL);
+			break;
+		case MODE_DGRAM:
+			while ((r = (int)send(fd, msg, len, 0)) < 0 && errno == EINTR)
+				;
+			r = r < 0 ? -errno : 0;
+			break;
+		default:
+			msg[len++] = '\n';
+			/* Whole lines per write, as a line-buffered producer writes them. */
+			if (used + len > o->batch || o->rate) {
+				r = write_all(fd, out, used);
+				used = 0;
+			}
+			memcpy(out + used, msg, len);
+			used += len;
+			if (o->rate) {
+				r = write_all(fd, out, used);
+				used = 0;
+			}
+		}
+	}
+	if (r == 0 && used)
+		r = write_all(fd, out, used);
+	if (r < 0) {
+		fprintf(stderr, "mpsr-load: producer %u: %s\n", p, strerror(-r));
+		return 1;
+	}
+	if (o->hold)
+		sleep(o->hold);
+	free(out);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+static void help(void) {
+	printf("Usage: mpsr-load [OPTIONS]\n\n"
+	       "  -s --socket=PATH      Socket to write to (default /run/mpsr.sock)\n"
+	       "  -P --producers=N      Producer processes (default 1)\n"
+	       "  -m --messages=N       Messages per producer (default 1000)\n"
+	       "  -b --size=BYTES       Message size without newline (default 100)\n"
+	       "  -t --tag=TAG          First word of every message (default mpsr-load)\n"
+	       "  -r --rate=N           Messages per second per producer (default: no limit)\n"
+	       "     --batch=BYTES      Most bytes per write() on a stream (default 4096)\n"
+	       "     --hold=SECONDS     Keep connections open afterwards\n"
+	       "     --mode=MODE        stream, dgram, native (sd_journal_send), or\n"
+	       "                        journal-stream (journald's stdout stream)\n");
+}
+
+int main(int argc, char *argv[]) {
+	static const struct option options[] = {
+		{"socket", required_argument, NULL, 's'},  {"producers", required_argument, NULL, 'P'},
+		{"messages", required_argument, NULL, 'm'}, {"size", required_argument, NULL, 'b'},
+		{"tag", required_argument, NULL, 't'},	   {"rate", required_argument, NULL, 'r'},
+		{"batch", required_argument, NULL, 'B'},   {"hold", required_argument, NULL, 'H'},
+		{"mode", required_argument, NULL, 'M'},	   {"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct options o = {"/run/mpsr.sock", "mpsr-load", 1, 1000, 100, 0, 4096, 0, MODE_STREAM};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:P:m:b:t:r:h", options, NULL)) >= 0) {
+		switch (c) {
+		case 's': o.socket = optarg; break;
+		case 'P': o.producers = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'm': o.messages = strtoul(optarg, NULL, 10); break;
+		case 'b': o.size = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 't': o.tag = optarg; break;
+		case 'r': o.rate = strtoul(optarg, NULL, 10); break;
+		case 'B': o.batch = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'H': o.hold = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'M':
+			if (!strcmp(optarg, "stream")) o.mode = MODE_STREAM;
+			else if (!strcmp(optarg, "dgram")) o.mode = MODE_DGRAM;
+			else if (!strcmp(optarg, "native")) o.mode = MODE_NATIVE;
+			else if (!strcmp(optarg, "journal-stream")) o.mode = MODE_JOURNAL_STREAM;
+			else { fprintf(stderr, "mpsr-load: unknown mode %s\n", optarg); return 2; }
+			break;
+		case 'h': help(); return 0;
+		default: return 2;
+		}
+	}
+	if (o.producers == 0 || o.size > 60000 || o.batch == 0) {
+		fprintf(stderr, "mpsr-load: bad arguments\n");
+		return 2;
+	}
+
+	int go[2];
+	if (pipe(go) < 0)
+		return 1;
+	for (unsigned p = 0; p < o.producers; p++) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			perror("mpsr-load: fork");
+			return 1;
+		}
+		if (pid == 0) {
+			close(go[1]);
+			_exit(produce(&o, p, go[0]));
+		}
+	}
+	close(go[0]);
+	/* Give every producer time to connect before they all start. */
+	usleep(o.producers > 100 ? 500000 : 50000);
+	uint64_t start = realtime_usec();
+	close(go[1]);
+
+	int failed = 0, status;
+	while (wait(&status) > 0)
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed++;
+	double secs = (double)(realtime_usec() - start) / 1e6;
+	printf("sent=%lu producers=%u failed=%d seconds=%.3f rate=%.0f\n",
+	       o.messages * o.producers, o.producers, failed, secs,
+	       (double)(o.messages * o.producers) / secs);
+	return failed ? 1 : 0;
+}
