@@ -31,8 +31,8 @@ struct options {
 	unsigned long messages;
 	unsigned size;
 	unsigned long rate; /* per producer, messages/s; 0 = as fast as possible */
-	unsigned batch;	    /* most bytes per write() on a stream */
-	unsigned hold;	    /* seconds to keep the connection open afterwards */
+	unsigned batch;     /* most bytes per write() on a stream */
+	unsigned hold;      /* seconds to keep the connection open afterwards */
 	enum mode mode;
 };
 
@@ -181,11 +181,16 @@ static void help(void) {
 
 int main(int argc, char *argv[]) {
 	static const struct option options[] = {
-		{"socket", required_argument, NULL, 's'},  {"producers", required_argument, NULL, 'P'},
-		{"messages", required_argument, NULL, 'm'}, {"size", required_argument, NULL, 'b'},
-		{"tag", required_argument, NULL, 't'},	   {"rate", required_argument, NULL, 'r'},
-		{"batch", required_argument, NULL, 'B'},   {"hold", required_argument, NULL, 'H'},
-		{"mode", required_argument, NULL, 'M'},	   {"help", no_argument, NULL, 'h'},
+		{"socket", required_argument, NULL, 's'},
+		{"producers", required_argument, NULL, 'P'},
+		{"messages", required_argument, NULL, 'm'},
+		{"size", required_argument, NULL, 'b'},
+		{"tag", required_argument, NULL, 't'},
+		{"rate", required_argument, NULL, 'r'},
+		{"batch", required_argument, NULL, 'B'},
+		{"hold", required_argument, NULL, 'H'},
+		{"mode", required_argument, NULL, 'M'},
+		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct options o = {"/run/mpsr.sock", "mpsr-load", 1, 1000, 100, 0, 4096, 0, MODE_STREAM};
@@ -202,11 +207,18 @@ int main(int argc, char *argv[]) {
 		case 'B': o.batch = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'H': o.hold = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'M':
-			if (!strcmp(optarg, "stream")) o.mode = MODE_STREAM;
-			else if (!strcmp(optarg, "dgram")) o.mode = MODE_DGRAM;
-			else if (!strcmp(optarg, "native")) o.mode = MODE_NATIVE;
-			else if (!strcmp(optarg, "journal-stream")) o.mode = MODE_JOURNAL_STREAM;
-			else { fprintf(stderr, "mpsr-load: unknown mode %s\n", optarg); return 2; }
+			if (!strcmp(optarg, "stream"))
+				o.mode = MODE_STREAM;
+			else if (!strcmp(optarg, "dgram"))
+				o.mode = MODE_DGRAM;
+			else if (!strcmp(optarg, "native"))
+				o.mode = MODE_NATIVE;
+			else if (!strcmp(optarg, "journal-stream"))
+				o.mode = MODE_JOURNAL_STREAM;
+			else {
+				fprintf(stderr, "mpsr-load: unknown mode %s\n", optarg);
+				return 2;
+			}
 			break;
 		case 'h': help(); return 0;
 		default: return 2;
@@ -242,8 +254,7 @@ int main(int argc, char *argv[]) {
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			failed++;
 	double secs = (double)(realtime_usec() - start) / 1e6;
-	printf("sent=%lu producers=%u failed=%d seconds=%.3f rate=%.0f\n",
-	       o.messages * o.producers, o.producers, failed, secs,
-	       (double)(o.messages * o.producers) / secs);
+	printf("sent=%lu producers=%u failed=%d seconds=%.3f rate=%.0f\n", o.messages * o.producers,
+	       o.producers, failed, secs, (double)(o.messages * o.producers) / secs);
 	return failed ? 1 : 0;
 }

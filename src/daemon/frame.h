@@ -25,10 +25,10 @@ struct frame_state {
 };
 
 struct frame {
-	size_t start;	      /* offset of the message text in the buffer */
-	size_t len;	      /* length of the message text */
+	size_t start;         /* offset of the message text in the buffer */
+	size_t len;           /* length of the message text */
 	size_t consumed;      /* bytes of the buffer this entry used up */
-	int priority;	      /* 0..7 from a "<N>" prefix, or -1 */
+	int priority;         /* 0..7 from a "<N>" prefix, or -1 */
 	enum frame_break brk; /* why the entry ended */
 };
 

@@ -20,8 +20,9 @@ enum origin_transport { ORIGIN_STREAM, ORIGIN_DATAGRAM, ORIGIN_RECORD };
 
 /* Who sent a message, as the kernel vouched for it. */
 struct origin {
-	struct iovec iov[7]; /* SYSLOG_IDENTIFIER, SYSLOG_PID, MPSR_PID/UID/GID/COMM, MPSR_TRANSPORT */
-	char text[224];	     /* what iov points into */
+	struct iovec
+		iov[7]; /* SYSLOG_IDENTIFIER, SYSLOG_PID, MPSR_PID/UID/GID/COMM, MPSR_TRANSPORT */
+	char text[224]; /* what iov points into */
 };
 
 /* Formats the identity fields; comm may be NULL when it cannot be read. */
@@ -32,10 +33,10 @@ void origin_init(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *
 int origin_read_comm(pid_t pid, char *buf, size_t size);
 
 struct journal_msg {
-	char *text;	      /* JOURNAL_HEADROOM writable bytes must precede it */
+	char *text; /* JOURNAL_HEADROOM writable bytes must precede it */
 	size_t len;
-	int priority;	      /* 0..7 */
-	const char *line_break; /* "line-max", "eof", "stop", or NULL */
+	int priority;              /* 0..7 */
+	const char *line_break;    /* "line-max", "eof", "stop", or NULL */
 	const struct iovec *extra; /* further FIELD=value iovecs, or NULL */
 	size_t n_extra;
 	const char *identifier_field; /* "SYSLOG_IDENTIFIER=..." replacing the origin's, or NULL */

@@ -14,7 +14,7 @@ struct loop_source {
 };
 
 struct loop {
-	struct pollfd *fds;	    /* what poll() sees; parallel to srcs */
+	struct pollfd *fds; /* what poll() sees; parallel to srcs */
 	struct loop_source **srcs;
 	unsigned n, cap;
 	unsigned live;

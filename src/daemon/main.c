@@ -48,12 +48,15 @@ static void help(void) {
 	       "Relays lines written to its sockets into the systemd journal.\n\n"
 	       "  -h --help                 Show this help\n"
 	       "     --version              Show the version\n"
-	       "  -l --listen=PATH          Bind a stream socket at PATH when not socket-activated\n"
+	       "  -l --listen=PATH          Bind a stream socket at PATH when not "
+	       "socket-activated\n"
 	       "     --line-max=BYTES       Split longer lines (default 49152)\n"
 	       "  -p --priority=N           Priority of lines without <N> prefix (default 6)\n"
 	       "     --max-connections=N    Pause accepting at N producers (default 16384)\n"
-	       "     --exit-idle=SECONDS    Exit after SECONDS without producers (default 0: never)\n"
-	       "     --fd-store             Keep connections in systemd's fd store across restarts\n"
+	       "     --exit-idle=SECONDS    Exit after SECONDS without producers (default 0: "
+	       "never)\n"
+	       "     --fd-store             Keep connections in systemd's fd store across "
+	       "restarts\n"
 	       "\nSee mpsrd(8).\n");
 }
 
@@ -88,12 +91,8 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 
 	while ((c = getopt_long(argc, argv, "hl:p:", options, NULL)) >= 0) {
 		switch (c) {
-		case 'h':
-			help();
-			return 0;
-		case ARG_VERSION:
-			printf("mpsrd %s\n", MPSR_VERSION);
-			return 0;
+		case 'h': help(); return 0;
+		case ARG_VERSION: printf("mpsrd %s\n", MPSR_VERSION); return 0;
 		case 'l':
 			if (o->n_listen == ARRAY_SIZE(o->listen_path))
 				return log_error("too many --listen options"), -EINVAL;
@@ -101,7 +100,9 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 			break;
 		case ARG_LINE_MAX:
 			if (parse_uint(optarg, 64, 16u << 20, &v) < 0)
-				return log_error("--line-max takes 64 to 16777216 bytes: %s", optarg), -EINVAL;
+				return log_error("--line-max takes 64 to 16777216 bytes: %s",
+						 optarg),
+				       -EINVAL;
 			o->line_max = (size_t)v;
 			break;
 		case 'p':
@@ -119,11 +120,8 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 				return log_error("bad --exit-idle: %s", optarg), -EINVAL;
 			o->exit_idle = (unsigned)v;
 			break;
-		case ARG_FD_STORE:
-			o->fd_store = true;
-			break;
-		default:
-			return -EINVAL;
+		case ARG_FD_STORE: o->fd_store = true; break;
+		default: return -EINVAL;
 		}
 	}
 	if (optind < argc)
@@ -243,9 +241,9 @@ static void report_status(struct daemon *d) {
 	const struct server_stats *st = server_stats(d->server);
 
 	sd_notifyf(0,
-		   "STATUS=%s%u producers; %" PRIu64 " messages, %" PRIu64 " bytes relayed; %" PRIu64
-		   " split, %" PRIu64 " unterminated, %" PRIu64 " fields refused, %" PRIu64
-		   " journal retries, %" PRIu64 " dropped",
+		   "STATUS=%s%u producers; %" PRIu64 " messages, %" PRIu64
+		   " bytes relayed; %" PRIu64 " split, %" PRIu64 " unterminated, %" PRIu64
+		   " fields refused, %" PRIu64 " journal retries, %" PRIu64 " dropped",
 		   st->journal_held ? "Waiting for journald; " : "", st->connections, st->messages,
 		   st->bytes, st->split, st->unterminated, st->refused_fields, st->journal_errors,
 		   st->dropped);

@@ -49,7 +49,8 @@ const char *record_field_refusal(const char *line, size_t len) {
 	for (size_t i = 0; i < sizeof(reserved_names) / sizeof(*reserved_names); i++)
 		if (name_is(line, n, reserved_names[i]))
 			return "reserved field";
-	if (name_is(line, n, "PRIORITY") && (len != n + 2 || line[n + 1] < '0' || line[n + 1] > '7'))
+	if (name_is(line, n, "PRIORITY") &&
+	    (len != n + 2 || line[n + 1] < '0' || line[n + 1] > '7'))
 		return "PRIORITY must be 0-7";
 	return NULL;
 }

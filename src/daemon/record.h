@@ -17,15 +17,15 @@
  */
 
 #define RECORD_FIELDS_MAX 32
-#define RECORD_NAME_MAX 64
+#define RECORD_NAME_MAX   64
 
 struct record {
-	int priority;		    /* 0..7 from PRIORITY=, or -1 */
-	struct iovec identifier;    /* the "SYSLOG_IDENTIFIER=..." line, or iov_len 0 */
+	int priority;                           /* 0..7 from PRIORITY=, or -1 */
+	struct iovec identifier;                /* the "SYSLOG_IDENTIFIER=..." line, or iov_len 0 */
 	struct iovec fields[RECORD_FIELDS_MAX]; /* accepted "FIELD=value" lines */
 	size_t n_fields;
 	unsigned refused; /* header lines ignored: bad names, reserved fields, too many */
-	size_t text;	  /* offset of the message text */
+	size_t text;      /* offset of the message text */
 	size_t text_len;
 };
 

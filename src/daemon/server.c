@@ -18,19 +18,19 @@
 #include "record.h"
 #include "server.h"
 
-#define READ_CHUNK (64 * 1024) /* most bytes read from one producer per wake-up */
-#define ACCEPT_BATCH 64	       /* most connections accepted per wake-up */
-#define PACKET_BATCH 64	       /* most datagrams or records taken per wake-up */
-#define PACKET_BUF_MIN (64 * 1024)
+#define READ_CHUNK         (64 * 1024) /* most bytes read from one producer per wake-up */
+#define ACCEPT_BATCH       64          /* most connections accepted per wake-up */
+#define PACKET_BATCH       64          /* most datagrams or records taken per wake-up */
+#define PACKET_BUF_MIN     (64 * 1024)
 #define JOURNAL_CHECK_USEC 1000 /* how stale the "journald is there" answer may be */
-#define ACCEPT_RETRY_USEC 1000000
-#define ORIGIN_CACHE 64
+#define ACCEPT_RETRY_USEC  1000000
+#define ORIGIN_CACHE       64
 
 struct listener {
 	struct server *server;
 	struct loop_source *src;
 	int fd;
-	int type;	      /* SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM */
+	int type;              /* SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM */
 	struct listener *next; /* server.listeners */
 };
 
@@ -43,7 +43,7 @@ struct conn {
 	struct frame_state fs;
 	char *carry; /* bytes of an unfinished line already taken from the socket */
 	size_t carry_len;
-	char name[32];		  /* FDNAME in the fd store, or "" */
+	char name[32];            /* FDNAME in the fd store, or "" */
 	struct conn *prev, *next; /* server.conns */
 };
 
@@ -444,7 +444,8 @@ static ssize_t pkt_peek(struct server *s, int fd, struct ucred *cred) {
 			mh.msg_control = &ctl;
 			mh.msg_controllen = sizeof(ctl);
 		}
-		ssize_t n = recvmsg(fd, &mh, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		ssize_t n =
+			recvmsg(fd, &mh, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n < 0)
 			return -errno;
 		if ((size_t)n > iov.iov_len) {
@@ -586,7 +587,8 @@ static int conn_event(int fd, short revents, void *data) {
 		if (r == -EAGAIN || s->stats.journal_held)
 			return 0;
 		if (r == 0 && !(revents & POLLHUP)) {
-			recv(c->fd, s->pkt, 0, MSG_DONTWAIT); /* an empty record: nothing to write */
+			recv(c->fd, s->pkt, 0,
+			     MSG_DONTWAIT); /* an empty record: nothing to write */
 			continue;
 		}
 		conn_close(c, r);
@@ -621,7 +623,8 @@ static int listener_event(int fd, short revents, void *data) {
 				return 0;
 			if (errno == ECONNABORTED)
 				continue;
-			/* Out of fds: pause instead of spinning on a listener that stays readable. */
+			/* Out of fds: pause instead of spinning on a listener that stays readable.
+			 */
 			server_warn(s, -errno, "cannot accept producers; pausing for a second");
 			listeners_pause(s, true, now_usec() + ACCEPT_RETRY_USEC);
 			return 0;
@@ -706,7 +709,8 @@ void server_drain(struct server *s) {
 	for (struct conn *c = s->conns, *next; c; c = next) {
 		next = c->next;
 		if (c->type == SOCK_STREAM) {
-			/* What is queued now, at most: a producer that keeps writing must not stall the exit. */
+			/* What is queued now, at most: a producer that keeps writing must not stall
+			 * the exit. */
 			int queued = 0;
 			if (ioctl(c->fd, FIONREAD, &queued) < 0)
 				queued = 0;

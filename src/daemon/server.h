@@ -13,23 +13,23 @@
  */
 
 struct server_config {
-	size_t line_max;	  /* longer lines are split into entries of this size */
-	int default_priority;	  /* for lines without a "<N>" prefix */
+	size_t line_max;          /* longer lines are split into entries of this size */
+	int default_priority;     /* for lines without a "<N>" prefix */
 	unsigned max_connections; /* accepting pauses at this many */
-	bool fd_store;		  /* keep connections in the service manager's fd store */
+	bool fd_store;            /* keep connections in the service manager's fd store */
 };
 
 struct server_stats {
-	uint64_t messages;	 /* entries written to the journal */
-	uint64_t bytes;		 /* bytes received from producers */
-	uint64_t split;		 /* entries cut at line_max */
-	uint64_t unterminated;	 /* last lines without '\n' */
+	uint64_t messages;       /* entries written to the journal */
+	uint64_t bytes;          /* bytes received from producers */
+	uint64_t split;          /* entries cut at line_max */
+	uint64_t unterminated;   /* last lines without '\n' */
 	uint64_t refused_fields; /* record fields ignored */
 	uint64_t journal_errors; /* failed writes, all retried */
-	uint64_t dropped;	 /* messages lost; nothing should ever make this non-zero */
-	uint64_t accepted;	 /* connections accepted since start */
-	unsigned connections;	 /* producers connected now */
-	bool journal_held;	 /* reading is paused until journald takes entries again */
+	uint64_t dropped;        /* messages lost; nothing should ever make this non-zero */
+	uint64_t accepted;       /* connections accepted since start */
+	unsigned connections;    /* producers connected now */
+	bool journal_held;       /* reading is paused until journald takes entries again */
 };
 
 struct server;

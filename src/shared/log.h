@@ -17,11 +17,11 @@
 void log_set_prefix(const char *name);
 int log_msg(int priority, int error, const char *fmt, ...) _printf_(3, 4);
 
-#define log_error(...) log_msg(LOG_ERR, 0, __VA_ARGS__)
-#define log_warning(...) log_msg(LOG_WARNING, 0, __VA_ARGS__)
-#define log_notice(...) log_msg(LOG_NOTICE, 0, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_INFO, 0, __VA_ARGS__)
-#define log_errno(error, ...) log_msg(LOG_ERR, (error), __VA_ARGS__)
+#define log_error(...)                log_msg(LOG_ERR, 0, __VA_ARGS__)
+#define log_warning(...)              log_msg(LOG_WARNING, 0, __VA_ARGS__)
+#define log_notice(...)               log_msg(LOG_NOTICE, 0, __VA_ARGS__)
+#define log_info(...)                 log_msg(LOG_INFO, 0, __VA_ARGS__)
+#define log_errno(error, ...)         log_msg(LOG_ERR, (error), __VA_ARGS__)
 #define log_warning_errno(error, ...) log_msg(LOG_WARNING, (error), __VA_ARGS__)
 
 /*

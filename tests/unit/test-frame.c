@@ -44,10 +44,10 @@ static void feed(const char *const *chunks, size_t n_chunks, size_t line_max, st
 	cr_assert_eq(have, 0, "bytes left over at EOF");
 }
 
-#define FEED(o, max, ...)                                                                   \
-	do {                                                                                \
-		const char *ch[] = {__VA_ARGS__};                                           \
-		feed(ch, sizeof(ch) / sizeof(*ch), max, o);                                 \
+#define FEED(o, max, ...)                                                                          \
+	do {                                                                                       \
+		const char *ch[] = {__VA_ARGS__};                                                  \
+		feed(ch, sizeof(ch) / sizeof(*ch), max, o);                                        \
 	} while (0)
 
 static void expect(const struct out *o, int i, const char *text, int prio, enum frame_break brk) {

@@ -18,7 +18,8 @@ static bool has_field(const struct record *r, const char *field) {
 }
 
 Test(record, header_fields_then_multiline_text) {
-	const char *p = "SYSLOG_IDENTIFIER=app\nPRIORITY=3\nREQUEST_ID=42\n\nTraceback:\n  at x\n\n  at y";
+	const char *p =
+		"SYSLOG_IDENTIFIER=app\nPRIORITY=3\nREQUEST_ID=42\n\nTraceback:\n  at x\n\n  at y";
 	struct record r;
 
 	parse(p, &r);
