@@ -109,3 +109,38 @@ ct_wait_count() {
 	done
 	echo "$n"
 }
+
+# Counts mpsr-load's messages ("TAG p=<producer> s=<seq> ...") that mpsr stored,
+# against P producers x M messages. Prints "stored=N missing=N duplicated=N"
+# and succeeds only if every message is there exactly once.
+ct_check_ids() {
+	local tag=$1 producers=$2 messages=$3
+	ct journalctl -q --no-pager -o cat -u mpsr MPSR_TRANSPORT="${4:-stream}" |
+		awk -v tag="$tag" -v P="$producers" -v M="$messages" '
+		$1 == tag {
+			p = substr($2, 3); s = substr($3, 3)
+			if (p !~ /^[0-9]+$/ || s !~ /^[0-9]+$/) { bad++; next }
+			p += 0; s += 0
+			if (p >= P || s >= M) { bad++; next }
+			if (seen[p, s]++) dup++
+			stored++
+		}
+		END {
+			missing = P * M - (stored - dup)
+			printf "stored=%d missing=%d duplicated=%d malformed=%d\n", stored, missing, dup, bad
+			exit !(missing == 0 && dup == 0 && bad == 0)
+		}'
+}
+
+# Waits (up to SECS) until TAG's messages are all there, then reports like ct_check_ids.
+ct_wait_ids() {
+	local tag=$1 producers=$2 messages=$3 secs=${4:-60} transport=${5:-stream} i out
+	for i in $(seq $((secs * 2))); do
+		out=$(ct_check_ids "$tag" "$producers" "$messages" "$transport") && break
+		case "$out" in *duplicated=0*) ;; *) break ;; esac
+		sleep 0.5
+	done
+	echo "$out"
+	case "$out" in *" missing=0 duplicated=0 malformed=0") return 0 ;; esac
+	return 1
+}
