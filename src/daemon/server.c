@@ -567,6 +567,21 @@ static void conn_close(struct conn *c, int error) {
 	conn_free(c);
 }
 
+/*
+ * A zero-length read on a seqpacket connection is an empty record or the end
+ * of the producer's stream. A shutdown(SHUT_WR) shows only as POLLRDHUP, which
+ * the loop does not ask for; and the end counts only when no record with text
+ * is still queued behind an empty one.
+ */
+static bool seqpacket_ended(int fd) {
+	struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+	int queued = 0;
+
+	if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLRDHUP | POLLHUP)))
+		return false;
+	return ioctl(fd, FIONREAD, &queued) < 0 || queued == 0;
+}
+
 static int conn_event(int fd, short revents, void *data) {
 	struct conn *c = data;
 	struct server *s = c->server;
@@ -586,7 +601,7 @@ static int conn_event(int fd, short revents, void *data) {
 			continue;
 		if (r == -EAGAIN || s->stats.journal_held)
 			return 0;
-		if (r == 0 && !(revents & POLLHUP)) {
+		if (r == 0 && !seqpacket_ended(c->fd)) {
 			recv(c->fd, s->pkt, 0,
 			     MSG_DONTWAIT); /* an empty record: nothing to write */
 			continue;
