@@ -339,7 +339,8 @@ static int stream_read(struct conn *c) {
 	size_t cap = s->buf_size - JOURNAL_HEADROOM;
 	size_t have = c->carry_len;
 
-	memcpy(buf, c->carry, have);
+	if (have > 0) /* carry is NULL when empty, and memcpy() must not see NULL */
+		memcpy(buf, c->carry, have);
 	ssize_t n = recv(c->fd, buf + have, cap - have, MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
