@@ -8,16 +8,18 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "frame.h"
 #include "lines.h"
-#include "log.h"
+#include "macro.h"
 #include "priority.h"
 #include "record.h"
 #include "sender.h"
@@ -48,6 +50,27 @@ struct options {
 	char **message; /* the words of the message, or NULL for stdin */
 	int n_message;
 };
+
+/*
+ * One line on stderr, for the person or script that ran us (not the
+ * "<N>"-prefixed diagnostics of the daemon). Returns -abs(error).
+ */
+static int say(int error, const char *fmt, ...) _printf_(2, 3);
+static int say(int error, const char *fmt, ...) {
+	va_list ap;
+
+	fputs("mpsr-send: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (error)
+		fprintf(stderr, ": %s", strerror(error < 0 ? -error : error));
+	fputc('\n', stderr);
+	return error < 0 ? error : -error;
+}
+
+#define log_error(...)        say(0, __VA_ARGS__)
+#define log_errno(error, ...) say((error), __VA_ARGS__)
 
 static void help(void) {
 	printf("Usage: mpsr-send [OPTIONS] [MESSAGE...]\n"
@@ -205,11 +228,11 @@ static int open_sender(const struct options *o, enum sender_kind kind, struct se
 	return 0;
 }
 
-static int send_failed(const struct options *o, const char *what, int r) {
+static int send_failed(const struct sender *s, const char *what, int r) {
 	if (r == -EMSGSIZE)
-		log_error("%s is larger than the record socket takes", what);
+		log_error("%s is larger than %s takes in one record", what, s->path);
 	else
-		log_errno(r, "sending %s to %s failed", what, o->socket ? o->socket : "mpsr");
+		log_errno(r, "sending %s to %s failed", what, s->path);
 	return EXIT_LOST;
 }
 
@@ -237,7 +260,7 @@ static int run_message(const struct options *o) {
 		r = sender_finish(&s);
 	else
 		sender_close(&s);
-	return r < 0 ? send_failed(o, "the message", r) : EXIT_OK;
+	return r < 0 ? send_failed(&s, "the message", r) : EXIT_OK;
 }
 
 /* One piece of a line, with its "<N>" prefix read when it starts one. */
@@ -283,7 +306,7 @@ static int relay_fd(const struct options *o, struct sender *s, int fd) {
 	r = 0;
 out:
 	if (r < 0)
-		send_failed(o, "a line", r);
+		send_failed(s, "a line", r);
 out_logged:
 	lines_done(&in);
 	return r;
@@ -306,7 +329,7 @@ static int run_stdin(const struct options *o) {
 		return EXIT_LOST;
 	}
 	r = sender_finish(&s);
-	return r < 0 ? send_failed(o, "the last lines", r) : EXIT_OK;
+	return r < 0 ? send_failed(&s, "the last lines", r) : EXIT_OK;
 }
 
 /* ---- -- COMMAND ---- */
@@ -378,7 +401,7 @@ static int relay_two(const struct options *o, struct sender *s, int out, int err
 			}
 			while (r == 0 && lines_next(&in[i], &p))
 				if ((r = relay_piece(o, s, &p, def[i], &prio[i])) < 0)
-					send_failed(o, "a line", r);
+					send_failed(s, "a line", r);
 			if (in[i].eof)
 				pfd[i].fd = -1;
 		}
@@ -420,9 +443,9 @@ static int run_command(const struct options *o) {
 	}
 	r = co.stderr_priority >= 0 ? relay_two(&co, &s, out[0], err[0])
 				    : relay_fd(&co, &s, out[0]);
-	if (r == 0)
-		r = sender_finish(&s);
-	else
+	if (r == 0 && (r = sender_finish(&s)) < 0)
+		send_failed(&s, "the last lines", r);
+	else if (r < 0)
 		sender_close(&s);
 	/* If relaying failed, the command gets EPIPE (or SIGPIPE) from now on. */
 	close(out[0]);
@@ -436,7 +459,6 @@ int main(int argc, char *argv[]) {
 	struct options o = {
 		.priority = LOG_INFO, .stderr_priority = -1, .facility = -1, .level_prefix = true};
 
-	log_set_prefix("mpsr-send");
 	int r = parse_argv(argc, argv, &o);
 	if (r <= 0)
 		return r < 0 ? EXIT_USAGE : EXIT_OK;

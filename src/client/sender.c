@@ -17,7 +17,7 @@ int sender_open(struct sender *s, const char *path, enum sender_kind kind) {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int type = kind == SENDER_STREAM ? SOCK_STREAM : SOCK_SEQPACKET;
 
-	*s = (struct sender){.fd = -1, .kind = kind};
+	*s = (struct sender){.fd = -1, .kind = kind, .path = path};
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);

@@ -21,7 +21,8 @@ enum sender_kind { SENDER_STREAM, SENDER_RECORD };
 struct sender {
 	int fd;
 	enum sender_kind kind;
-	char *header; /* record: "SYSLOG_IDENTIFIER=...\nFIELD=...\n", without PRIORITY */
+	const char *path; /* not owned; kept after close, for messages */
+	char *header;     /* record: "SYSLOG_IDENTIFIER=...\nFIELD=...\n", without PRIORITY */
 	size_t header_len;
 	char *out; /* stream: bytes not yet written */
 	size_t out_len, out_size;
