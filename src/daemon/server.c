@@ -314,7 +314,17 @@ static int stream_entry(struct conn *c, char *text, const struct frame *f) {
 		.priority = f->priority >= 0 ? f->priority : s->cfg.default_priority,
 		.line_break = break_names[f->brk],
 	};
+	char saved[JOURNAL_HEADROOM];
+
+	/*
+	 * The writer puts "MESSAGE=" over the bytes before the text, which may be
+	 * this line's "<N>" prefix. If the write fails, the line is kept for a
+	 * retry (in c->carry, perhaps): it must be kept as the producer wrote it.
+	 */
+	memcpy(saved, text - JOURNAL_HEADROOM, JOURNAL_HEADROOM);
 	int r = server_write(s, &c->origin, &m);
+	if (r < 0)
+		memcpy(text - JOURNAL_HEADROOM, saved, JOURNAL_HEADROOM);
 
 	if (r == 0 && f->brk == FRAME_BREAK_LINE_MAX)
 		s->stats.split++;
