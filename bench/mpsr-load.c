@@ -6,14 +6,23 @@
  * Every message is "TAG p=<producer> s=<sequence> t=<send time, µs since the
  * epoch> <padding>", so a checker can count lost and duplicated messages and
  * measure latency. All producers connect first and start together.
+ *
+ * With --duration, producers send until the time is up instead of a fixed
+ * count, and "producer p=<p> sent=<n>" lines tell the checker how many each
+ * sent. --mode=exec feeds each producer's lines to the stdin of a command of
+ * its own (systemd-cat, mpsr-send). --idle=N opens N connections from this one
+ * process and holds them, for measuring what idle producers cost the daemon.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -22,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum mode { MODE_STREAM, MODE_DGRAM, MODE_NATIVE, MODE_JOURNAL_STREAM };
+enum mode { MODE_STREAM, MODE_DGRAM, MODE_NATIVE, MODE_JOURNAL_STREAM, MODE_EXEC };
 
 struct options {
 	const char *socket;
@@ -34,6 +43,9 @@ struct options {
 	unsigned batch;     /* most bytes per write() on a stream */
 	unsigned hold;      /* seconds to keep the connection open afterwards */
 	enum mode mode;
+	double duration;     /* seconds to send for; 0 = send `messages` */
+	const char *command; /* MODE_EXEC: run with sh -c, our lines on its stdin */
+	unsigned idle;       /* connections to open and hold, instead of producers */
 };
 
 static uint64_t realtime_usec(void) {
@@ -93,8 +105,36 @@ static size_t format_msg(const struct options *o, unsigned p, unsigned long seq,
 	return len;
 }
 
-static int produce(const struct options *o, unsigned p, int go_fd) {
+/* Starts `sh -c command` with a pipe on its stdin; returns the pipe's write end. */
+static int spawn(const char *command, unsigned p, pid_t *ret_pid) {
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return r;
+	}
+	if (pid == 0) {
+		char id[16];
+		snprintf(id, sizeof(id), "%u", p);
+		setenv("MPSR_LOAD_PRODUCER", id, 1);
+		if (dup2(fds[0], STDIN_FILENO) < 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	*ret_pid = pid;
+	return fds[1];
+}
+
+static int produce(const struct options *o, unsigned p, int go_fd, int report_fd) {
 	int fd = -1;
+	pid_t child = 0;
 	char msg[65536];
 	char *out = NULL;
 	size_t used = 0;
@@ -112,6 +152,13 @@ static int produce(const struct options *o, unsigned p, int go_fd) {
 			fprintf(stderr, "mpsr-load: sd_journal_stream_fd: %s\n", strerror(-fd));
 			return 1;
 		}
+	} else if (o->mode == MODE_EXEC) {
+		fd = spawn(o->command, p, &child);
+		if (fd < 0) {
+			fprintf(stderr, "mpsr-load: cannot run %s: %s\n", o->command,
+				strerror(-fd));
+			return 1;
+		}
 	}
 	out = malloc(o->batch + sizeof(msg));
 	if (!out)
@@ -121,10 +168,14 @@ static int produce(const struct options *o, unsigned p, int go_fd) {
 	if (read(go_fd, &c, 1) != 0) /* the parent closes the pipe: everyone starts now */
 		return 1;
 	uint64_t start = realtime_usec();
+	uint64_t end = o->duration > 0 ? start + (uint64_t)(o->duration * 1e6) : UINT64_MAX;
+	unsigned long i;
 
-	for (unsigned long i = 0; i < o->messages && r == 0; i++) {
+	for (i = 0; i < o->messages && r == 0; i++) {
 		if (o->rate)
 			sleep_until(start + i * 1000000ull / o->rate);
+		if (end != UINT64_MAX && realtime_usec() >= end)
+			break;
 		size_t len = format_msg(o, p, i, msg, sizeof(msg) - 1);
 		switch (o->mode) {
 		case MODE_NATIVE:
@@ -162,7 +213,43 @@ static int produce(const struct options *o, unsigned p, int go_fd) {
 	free(out);
 	if (fd >= 0)
 		close(fd);
+	if (child > 0) {
+		int status;
+		if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "mpsr-load: producer %u: %s failed\n", p, o->command);
+			return 1;
+		}
+	}
+	/* One short write to a pipe is atomic: the lines of producers do not mix. */
+	char line[64];
+	int k = snprintf(line, sizeof(line), "producer p=%u sent=%lu\n", p, i);
+	if (write(report_fd, line, (size_t)k) != k)
+		return 1;
 	return 0;
+}
+
+/* Opens n connections to the stream socket and keeps them for o->hold seconds. */
+static int hold_idle(const struct options *o) {
+	struct rlimit rl;
+	unsigned n = 0;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < o->idle + 64) {
+		rl.rlim_cur = rl.rlim_max < o->idle + 64 ? rl.rlim_max : o->idle + 64;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (; n < o->idle; n++) {
+		int fd = connect_to(o->socket, SOCK_STREAM);
+		if (fd < 0) {
+			fprintf(stderr, "mpsr-load: connection %u: %s\n", n, strerror(-fd));
+			break;
+		}
+	}
+	printf("connected=%u\n", n);
+	fflush(stdout);
+	if (n == o->idle && o->hold)
+		sleep(o->hold);
+	return n == o->idle ? 0 : 1;
 }
 
 static void help(void) {
@@ -175,8 +262,12 @@ static void help(void) {
 	       "  -r --rate=N           Messages per second per producer (default: no limit)\n"
 	       "     --batch=BYTES      Most bytes per write() on a stream (default 4096)\n"
 	       "     --hold=SECONDS     Keep connections open afterwards\n"
-	       "     --mode=MODE        stream, dgram, native (sd_journal_send), or\n"
-	       "                        journal-stream (journald's stdout stream)\n");
+	       "  -d --duration=SECONDS  Send for this long instead of a fixed count\n"
+	       "     --mode=MODE        stream, dgram, native (sd_journal_send),\n"
+	       "                        journal-stream (journald's stdout stream), or\n"
+	       "                        exec (lines to the stdin of --exec's command)\n"
+	       "     --exec=COMMAND     Shell command each producer feeds (--mode=exec)\n"
+	       "     --idle=N           Only open N connections and hold them --hold seconds\n");
 }
 
 int main(int argc, char *argv[]) {
@@ -190,17 +281,28 @@ int main(int argc, char *argv[]) {
 		{"batch", required_argument, NULL, 'B'},
 		{"hold", required_argument, NULL, 'H'},
 		{"mode", required_argument, NULL, 'M'},
+		{"duration", required_argument, NULL, 'd'},
+		{"exec", required_argument, NULL, 'E'},
+		{"idle", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct options o = {"/run/mpsr.sock", "mpsr-load", 1, 1000, 100, 0, 4096, 0, MODE_STREAM};
+	struct options o = {"/run/mpsr.sock", "mpsr-load", 1,    1000, 100, 0, 4096, 0,
+			    MODE_STREAM,      0,           NULL, 0};
+	bool messages_given = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:P:m:b:t:r:h", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "s:P:m:b:t:r:d:h", options, NULL)) >= 0) {
 		switch (c) {
 		case 's': o.socket = optarg; break;
 		case 'P': o.producers = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'm': o.messages = strtoul(optarg, NULL, 10); break;
+		case 'm':
+			o.messages = strtoul(optarg, NULL, 10);
+			messages_given = true;
+			break;
+		case 'd': o.duration = strtod(optarg, NULL); break;
+		case 'E': o.command = optarg; break;
+		case 'I': o.idle = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'b': o.size = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 't': o.tag = optarg; break;
 		case 'r': o.rate = strtoul(optarg, NULL, 10); break;
@@ -215,6 +317,8 @@ int main(int argc, char *argv[]) {
 				o.mode = MODE_NATIVE;
 			else if (!strcmp(optarg, "journal-stream"))
 				o.mode = MODE_JOURNAL_STREAM;
+			else if (!strcmp(optarg, "exec"))
+				o.mode = MODE_EXEC;
 			else {
 				fprintf(stderr, "mpsr-load: unknown mode %s\n", optarg);
 				return 2;
@@ -224,13 +328,18 @@ int main(int argc, char *argv[]) {
 		default: return 2;
 		}
 	}
-	if (o.producers == 0 || o.size > 60000 || o.batch == 0) {
+	if (o.producers == 0 || o.size > 60000 || o.batch == 0 || o.duration < 0 ||
+	    (o.mode == MODE_EXEC) != (o.command != NULL)) {
 		fprintf(stderr, "mpsr-load: bad arguments\n");
 		return 2;
 	}
+	if (o.idle)
+		return hold_idle(&o);
+	if (o.duration > 0 && !messages_given)
+		o.messages = ULONG_MAX;
 
-	int go[2];
-	if (pipe(go) < 0)
+	int go[2], report[2];
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0)
 		return 1;
 	for (unsigned p = 0; p < o.producers; p++) {
 		pid_t pid = fork();
@@ -240,21 +349,34 @@ int main(int argc, char *argv[]) {
 		}
 		if (pid == 0) {
 			close(go[1]);
-			_exit(produce(&o, p, go[0]));
+			close(report[0]);
+			_exit(produce(&o, p, go[0], report[1]));
 		}
 	}
 	close(go[0]);
+	close(report[1]);
 	/* Give every producer time to connect before they all start. */
 	usleep(o.producers > 100 ? 500000 : 50000);
 	uint64_t start = realtime_usec();
 	close(go[1]);
 
+	/* The producers' reports, read while they run so that none blocks on the pipe. */
+	FILE *f = fdopen(report[0], "r");
+	char line[128];
+	unsigned long total = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *sent = strstr(line, "sent=");
+		if (sent)
+			total += strtoul(sent + 5, NULL, 10);
+		if (o.duration > 0)
+			fputs(line, stdout);
+	}
 	int failed = 0, status;
 	while (wait(&status) > 0)
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			failed++;
 	double secs = (double)(realtime_usec() - start) / 1e6;
-	printf("sent=%lu producers=%u failed=%d seconds=%.3f rate=%.0f\n", o.messages * o.producers,
-	       o.producers, failed, secs, (double)(o.messages * o.producers) / secs);
+	printf("sent=%lu producers=%u failed=%d seconds=%.3f rate=%.0f start=%llu\n", total,
+	       o.producers, failed, secs, (double)total / secs, (unsigned long long)start);
 	return failed ? 1 : 0;
 }
