@@ -52,6 +52,9 @@ const char *record_field_refusal(const char *line, size_t len) {
 	if (name_is(line, n, "PRIORITY") &&
 	    (len != n + 2 || line[n + 1] < '0' || line[n + 1] > '7'))
 		return "PRIORITY must be 0-7";
+	/* Else it would be passed on as a second, empty SYSLOG_IDENTIFIER. */
+	if (name_is(line, n, "SYSLOG_IDENTIFIER") && len == n + 1)
+		return "SYSLOG_IDENTIFIER must not be empty";
 	return NULL;
 }
 

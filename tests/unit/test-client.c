@@ -296,3 +296,17 @@ Test(sender, record_larger_than_the_socket_takes_is_an_error) {
 	close(peer);
 	free(big);
 }
+
+/* The daemon's side of the contract: an empty identifier is refused, not doubled. */
+Test(sender, empty_identifier_is_refused_not_stored_twice) {
+	const char *p = "SYSLOG_IDENTIFIER=\nPRIORITY=3\n\ntext";
+	struct record r;
+
+	record_parse(p, strlen(p), &r);
+	cr_assert_eq(r.refused, 1);
+	cr_assert_eq(r.identifier.iov_len, 0);
+	cr_assert_eq(r.n_fields, 0);
+	cr_assert_eq(r.priority, 3);
+	cr_assert_not_null(record_field_refusal("SYSLOG_IDENTIFIER=", 18));
+	cr_assert_null(record_field_refusal("SYSLOG_IDENTIFIER=x", 19));
+}
