@@ -20,7 +20,8 @@
 #include "loop.h"
 #include "server.h"
 
-#define TICK_USEC 1000000 /* STATUS= and housekeeping, once a second */
+#define TICK_USEC         1000000 /* STATUS= and housekeeping, once a second */
+#define JOURNALD_LINE_MAX (48 * 1024)
 
 struct options {
 	const char *listen_path[8];
@@ -30,6 +31,7 @@ struct options {
 	unsigned max_connections;
 	unsigned exit_idle;
 	bool fd_store;
+	bool stream_transport;
 };
 
 struct daemon {
@@ -57,6 +59,11 @@ static void help(void) {
 	       "never)\n"
 	       "     --fd-store             Keep connections in systemd's fd store across "
 	       "restarts\n"
+	       "     --transport=native|stream\n"
+	       "                            How stream producers' lines reach journald: one\n"
+	       "                            entry with the producer's fields each (native, the\n"
+	       "                            default), or journald's stdout stream (faster;\n"
+	       "                            identifier and priority only, see mpsrd(8))\n"
 	       "\nSee mpsrd(8).\n");
 }
 
@@ -74,7 +81,14 @@ static int parse_uint(const char *s, unsigned long long min, unsigned long long 
 
 /* Returns <0 on error, 0 to exit successfully, >0 to run. */
 static int parse_argv(int argc, char *argv[], struct options *o) {
-	enum { ARG_VERSION = 0x100, ARG_LINE_MAX, ARG_MAX_CONN, ARG_EXIT_IDLE, ARG_FD_STORE };
+	enum {
+		ARG_VERSION = 0x100,
+		ARG_LINE_MAX,
+		ARG_MAX_CONN,
+		ARG_EXIT_IDLE,
+		ARG_FD_STORE,
+		ARG_TRANSPORT
+	};
 	static const struct option options[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, ARG_VERSION},
@@ -84,6 +98,7 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 		{"max-connections", required_argument, NULL, ARG_MAX_CONN},
 		{"exit-idle", required_argument, NULL, ARG_EXIT_IDLE},
 		{"fd-store", no_argument, NULL, ARG_FD_STORE},
+		{"transport", required_argument, NULL, ARG_TRANSPORT},
 		{0},
 	};
 	unsigned long long v;
@@ -121,11 +136,27 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 			o->exit_idle = (unsigned)v;
 			break;
 		case ARG_FD_STORE: o->fd_store = true; break;
+		case ARG_TRANSPORT:
+			if (strcmp(optarg, "native") == 0)
+				o->stream_transport = false;
+			else if (strcmp(optarg, "stream") == 0)
+				o->stream_transport = true;
+			else
+				return log_error("--transport takes native or stream: %s", optarg),
+				       -EINVAL;
+			break;
 		default: return -EINVAL;
 		}
 	}
 	if (optind < argc)
 		return log_error("unexpected argument: %s", argv[optind]), -EINVAL;
+	/*
+	 * journald cuts a stream line at its LineMax (48 KiB by default), "<N>"
+	 * and '\n' included: our pieces must stay below that, or a 3-byte rest of
+	 * each would become an entry of its own.
+	 */
+	if (o->stream_transport && o->line_max > JOURNALD_LINE_MAX - 4)
+		o->line_max = JOURNALD_LINE_MAX - 4;
 	return 1;
 }
 
@@ -287,6 +318,7 @@ static int run(struct daemon *d) {
 		.default_priority = d->opt.priority,
 		.max_connections = d->opt.max_connections,
 		.fd_store = d->opt.fd_store,
+		.stream_transport = d->opt.stream_transport,
 	};
 	int r;
 

@@ -14,6 +14,7 @@
 
 #include "frame.h"
 #include "journal.h"
+#include "jstream.h"
 #include "log.h"
 #include "record.h"
 #include "server.h"
@@ -25,6 +26,13 @@
 #define JOURNAL_CHECK_USEC 1000 /* how stale the "journald is there" answer may be */
 #define ACCEPT_RETRY_USEC  1000000
 #define ORIGIN_CACHE       64
+/*
+ * Stream lines written to the journal before the bytes are taken out of the
+ * socket in one recv(): a crash in between stores up to this many lines twice
+ * after the restart (never loses one), and a line costs 1/CONSUME_LINES of a
+ * system call instead of one.
+ */
+#define CONSUME_LINES 64
 
 struct listener {
 	struct server *server;
@@ -41,7 +49,8 @@ struct conn {
 	int type; /* SOCK_STREAM or SOCK_SEQPACKET */
 	struct origin origin;
 	struct frame_state fs;
-	char *carry; /* bytes of an unfinished line already taken from the socket */
+	struct jstream *js; /* --transport=stream: journald's stream for this producer, or NULL */
+	char *carry;        /* bytes of an unfinished line already taken from the socket */
 	size_t carry_len;
 	char name[32];            /* FDNAME in the fd store, or "" */
 	struct conn *prev, *next; /* server.conns */
@@ -62,6 +71,8 @@ struct server {
 	struct server_stats stats;
 	struct listener *listeners;
 	struct conn *conns;
+	struct jstreams *jstreams; /* NULL unless cfg.stream_transport */
+	struct jstream_batch batch;
 	char *buf; /* stream reads; JOURNAL_HEADROOM bytes in front */
 	size_t buf_size;
 	char *pkt; /* datagrams and records; grows to the largest seen */
@@ -111,6 +122,14 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 		free(s);
 		return -ENOMEM;
 	}
+	if (cfg->stream_transport) {
+		int r = jstreams_new(cfg->default_priority, &s->jstreams);
+		if (r < 0) {
+			free(s->buf);
+			free(s);
+			return r;
+		}
+	}
 	*ret = s;
 	return 0;
 }
@@ -123,6 +142,7 @@ void server_free(struct server *s) {
 		s->conns = c->next;
 		loop_remove(c->src);
 		close(c->fd); /* still in the fd store, if it is used: the next start takes it */
+		jstream_unref(c->js);
 		free(c->carry);
 		free(c);
 	}
@@ -132,6 +152,7 @@ void server_free(struct server *s) {
 		loop_remove(l->src);
 		free(l);
 	}
+	jstreams_free(s->jstreams);
 	free(s->buf);
 	free(s->pkt);
 	free(s);
@@ -229,9 +250,16 @@ static int conn_new(struct server *s, int fd, int type, const char *stored_name)
 	origin_read_comm(cred.pid, comm, sizeof(comm));
 	origin_init(&c->origin, cred.pid, cred.uid, cred.gid, comm,
 		    type == SOCK_SEQPACKET ? ORIGIN_RECORD : ORIGIN_STREAM);
+	if (s->jstreams && type == SOCK_STREAM) {
+		/* Chosen once: switching transports could reorder a producer's lines. */
+		int r = jstream_get(s->jstreams, comm[0] ? comm : "unknown", &c->js);
+		if (r < 0)
+			server_warn(s, r, "a producer (%s) uses the native transport", comm);
+	}
 
 	c->src = loop_add(s->loop, fd, s->stats.journal_held ? 0 : POLLIN, conn_event, c);
 	if (!c->src) {
+		jstream_unref(c->js);
 		free(c);
 		return -ENOMEM;
 	}
@@ -269,6 +297,7 @@ static void conn_free(struct conn *c) {
 	loop_remove(c->src);
 	fdstore_remove(c);
 	close(c->fd);
+	jstream_unref(c->js);
 	free(c->carry);
 	free(c);
 	if (s->accept_paused && s->accept_retry_at == 0)
@@ -333,6 +362,22 @@ static int stream_entry(struct conn *c, char *text, const struct frame *f) {
 	return r;
 }
 
+/* Writes the lines collected for c's journald stream. */
+static int stream_send_batch(struct conn *c) {
+	struct server *s = c->server;
+	unsigned lines = s->batch.lines;
+	int r = jstream_write(c->js, &s->batch);
+
+	if (r < 0) {
+		s->stats.journal_errors++;
+		server_warn(s, r, "writing to journald's stream failed; will retry");
+		server_hold(s, true);
+		return r;
+	}
+	s->stats.messages += lines;
+	return 0;
+}
+
 /*
  * Reads what a stream producer wrote, without taking it from the socket
  * (MSG_PEEK), writes every complete line, and only then takes those bytes out.
@@ -357,24 +402,50 @@ static int stream_read(struct conn *c) {
 
 	bool eof = n == 0;
 	size_t len = have + (size_t)n, pos = 0, taken = have;
-	struct frame_state st = c->fs;
+	struct frame_state st = c->fs, fs_sent = c->fs;
 	struct frame f;
 	int r = 0;
 
 	bool stalled = false; /* journald did not take an entry: keep the rest for later */
+	unsigned lines = 0;
+	size_t sent = 0; /* --transport=stream: how far the batches written reach */
 	while (frame_next(buf + pos, len - pos, s->cfg.line_max, eof, &st, &f)) {
-		if (stream_entry(c, buf + pos + f.start, &f) < 0) {
+		if (c->js) {
+			if (!jstream_batch_room(&s->batch)) {
+				if (stream_send_batch(c) < 0) {
+					stalled = true;
+					break;
+				}
+				sent = pos;
+				fs_sent = c->fs;
+			}
+			jstream_batch_add(&s->batch, buf + pos, &f, s->cfg.default_priority);
+		} else if (stream_entry(c, buf + pos + f.start, &f) < 0) {
 			stalled = true;
 			break;
 		}
 		c->fs = st;
 		pos += f.consumed;
-		if (pos > taken) {
+		if (++lines % CONSUME_LINES == 0 && !c->js) {
 			r = conn_consume(c, buf + taken, pos - taken);
 			if (r < 0)
 				return r;
 			taken = pos;
 		}
+	}
+	if (c->js && !stalled && s->batch.n > 0 && stream_send_batch(c) < 0)
+		stalled = true;
+	if (c->js && stalled) {
+		/* Only the batches written are stored: the rest goes again, later. */
+		jstream_batch_reset(&s->batch);
+		pos = sent;
+		c->fs = fs_sent;
+	}
+	if (pos > taken) {
+		r = conn_consume(c, buf + taken, pos - taken);
+		if (r < 0)
+			return r;
+		taken = pos;
 	}
 	if (!stalled && eof) {
 		conn_keep(c, NULL, 0);
@@ -404,6 +475,14 @@ static void stream_flush(struct conn *c, const char *why) {
 	struct frame f;
 	size_t pos = 0;
 	while (frame_next(buf + pos, c->carry_len - pos, s->cfg.line_max, true, &st, &f)) {
+		if (c->js) {
+			/* The stream has no field for `why`: the line just ends here. */
+			if (!jstream_batch_room(&s->batch) && stream_send_batch(c) < 0)
+				break;
+			jstream_batch_add(&s->batch, buf + pos, &f, s->cfg.default_priority);
+			pos += f.consumed;
+			continue;
+		}
 		struct journal_msg m = {
 			.text = buf + pos + f.start,
 			.len = f.len,
@@ -415,6 +494,13 @@ static void stream_flush(struct conn *c, const char *why) {
 		else
 			s->stats.messages++;
 		pos += f.consumed;
+	}
+	if (c->js) {
+		unsigned lines = s->batch.lines;
+		if (jstream_write(c->js, &s->batch) < 0)
+			s->stats.dropped += lines;
+		else
+			s->stats.messages += lines;
 	}
 	conn_keep(c, NULL, 0);
 	c->fs = (struct frame_state){.priority = -1};

@@ -17,6 +17,7 @@ struct server_config {
 	int default_priority;     /* for lines without a "<N>" prefix */
 	unsigned max_connections; /* accepting pauses at this many */
 	bool fd_store;            /* keep connections in the service manager's fd store */
+	bool stream_transport;    /* stream producers' lines go over journald's stdout stream */
 };
 
 struct server_stats {
