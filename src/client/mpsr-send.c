@@ -344,14 +344,16 @@ static int spawn(const struct options *o, pid_t *pid, int out[2], int err[2]) {
 
 	if (pipe2(out, O_CLOEXEC) < 0 || (o->stderr_priority >= 0 && pipe2(err, O_CLOEXEC) < 0) ||
 	    pipe2(status, O_CLOEXEC) < 0)
-		return log_errno(-errno, "pipe"), -errno;
+		return log_errno(-errno, "pipe");
 	*pid = fork();
 	if (*pid < 0)
-		return log_errno(-errno, "fork"), -errno;
+		return log_errno(-errno, "fork");
 	if (*pid == 0) {
 		signal(SIGPIPE, SIG_DFL);
+		/* dup2() onto the same fd would leave O_CLOEXEC set: clear it explicitly. */
 		if (dup2(out[1], STDOUT_FILENO) < 0 ||
-		    dup2(o->stderr_priority >= 0 ? err[1] : out[1], STDERR_FILENO) < 0)
+		    dup2(o->stderr_priority >= 0 ? err[1] : out[1], STDERR_FILENO) < 0 ||
+		    fcntl(STDOUT_FILENO, F_SETFD, 0) < 0 || fcntl(STDERR_FILENO, F_SETFD, 0) < 0)
 			_exit(EXIT_NOEXEC);
 		execvp(o->command[0], o->command);
 		int e = errno;
@@ -378,7 +380,7 @@ static int spawn(const struct options *o, pid_t *pid, int out[2], int err[2]) {
 /* Relays two pipes at once, each with its own priority. */
 static int relay_two(const struct options *o, struct sender *s, int out, int err) {
 	struct lines in[2];
-	int prio[2], def[2] = {o->priority, o->stderr_priority}, r = 0;
+	int def[2] = {o->priority, o->stderr_priority}, prio[2] = {def[0], def[1]}, r = 0;
 	struct pollfd pfd[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
 
 	if (lines_init(&in[0], out) < 0 || lines_init(&in[1], err) < 0)
@@ -400,8 +402,11 @@ static int relay_two(const struct options *o, struct sender *s, int out, int err
 				break;
 			}
 			while (r == 0 && lines_next(&in[i], &p))
-				if ((r = relay_piece(o, s, &p, def[i], &prio[i])) < 0)
-					send_failed(s, "a line", r);
+				r = relay_piece(o, s, &p, def[i], &prio[i]);
+			if (r == 0 && s->kind == SENDER_STREAM)
+				r = sender_flush(s);
+			if (r < 0)
+				send_failed(s, "a line", r);
 			if (in[i].eof)
 				pfd[i].fd = -1;
 		}
