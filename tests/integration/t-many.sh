@@ -1,0 +1,79 @@
+# 10,000 producers connected at once: all accepted and served, kept in the fd
+# store across a restart (FileDescriptorStoreMax=16384), and little memory each.
+. "$here/robust.sh"
+ct systemctl start mpsr.socket || fail "mpsr.socket"
+tag=many$$ N=10000 comm=ld-many ctl=/run/many$$
+echo "net.core.somaxconn=$(ct sysctl -n net.core.somaxconn) Backlog=$(ct systemctl show -P Backlog mpsr.socket)" \
+	"LimitNOFILE=$(rb_show LimitNOFILE) FileDescriptorStoreMax=$(rb_show FileDescriptorStoreMax)"
+
+# The number of producers in mpsrd's STATUS=.
+producers() {
+	rb_show StatusText | sed -n 's/^\(Waiting for journald; \)\{0,1\}\([0-9]*\) producers.*/\2/p'
+}
+# wait_producers N SECS: until STATUS= shows at least N.
+wait_producers() {
+	local i n
+	for i in $(seq $(($2 * 5))); do
+		n=$(producers)
+		[ "${n:-0}" -ge "$1" ] && return 0
+		sleep 0.2
+	done
+	fail "STATUS= shows ${n:-no} producers after $2 s, want $1: $(rb_show StatusText)"
+}
+wait_state() {
+	local i
+	for i in $(seq $(($2 * 10))); do
+		[ "$(ct cat $ctl.state 2>/dev/null)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "many-conns did not reach '$1' in $2 s"
+}
+rss_kb() {
+	ct sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$(rb_show MainPID)/status"
+}
+
+ct_sh "printf 'start\n' | socat - UNIX-CONNECT:/run/mpsr.sock" || fail "first producer"
+wait_producers 0 10
+base=$(producers) rss0=$(rss_kb) fds0=$(rb_show NFileDescriptorStore)
+
+t0=$(date +%s%N)
+ct python3 "$here/many-conns" -n $N --tag $tag --comm $comm --ctl $ctl &
+holder=$!
+wait_state connected 120
+wait_producers $((base + N)) 60
+t1=$(date +%s%N)
+rss1=$(rss_kb) fds1=$(rb_show NFileDescriptorStore)
+echo "$N connected and accepted in $(((t1 - t0) / 1000000)) ms"
+echo "mpsrd RSS: ${rss0} kB with $base producers, ${rss1} kB with $((base + N))" \
+	"($(((rss1 - rss0) * 1024 / N)) bytes per idle producer)"
+echo "fd store: $fds0 -> $fds1 fds"
+[ "$fds1" -ge $((fds0 + N)) ] || fail "the fd store holds $fds1 fds, want at least $((fds0 + N))"
+
+ct touch $ctl.go0
+wait_state "wrote 0" 60
+rb_wait_ids $comm $tag $N 1 60 || fail "a line of each of the $N producers: lost or doubled"
+
+# All of them survive a restart, through the fd store.
+pid=$(rb_show MainPID)
+t2=$(date +%s%N)
+ct systemctl restart mpsr.service || fail "restart"
+wait_producers $((base + N)) 60
+t3=$(date +%s%N)
+[ "$(rb_show MainPID)" != "$pid" ] || fail "not restarted"
+echo "restart with $((base + N)) producers took $(((t3 - t2) / 1000000)) ms to adopt them all"
+ct touch $ctl.go1
+wait_state "wrote 1" 60
+rb_wait_ids $comm $tag $N 2 60 || fail "a second line of each producer after the restart: lost or doubled"
+
+ct touch $ctl.end
+wait $holder || fail "many-conns: a connect or write failed"
+for i in $(seq 50); do
+	[ "$(producers)" -le "$base" ] && break
+	sleep 0.2
+done
+[ "$(producers)" -le "$base" ] || fail "$(producers) producers after all closed, want $base"
+[ "$(rb_show NFileDescriptorStore)" -le "$fds0" ] || fail "closed connections stay in the fd store: $(rb_show NFileDescriptorStore)"
+[ "$(rb_show NRestarts)" = 0 ] || fail "mpsrd failed and was restarted"
+ct rm -f $ctl.*
+rb_check_dropped
+rb_check_sanitizers
