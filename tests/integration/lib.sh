@@ -50,7 +50,8 @@ ct_unsupported() {
 	fi
 }
 
-# Boots the container and installs the build into it. Extra arguments go to nspawn.
+# Boots the container and installs the build into it (unless CT_INSTALL=no).
+# Extra arguments go to nspawn.
 ct_boot() {
 	local name="mpsrtest$$" i state
 	ct_dir=$(mktemp -d /tmp/mpsr-ct.XXXXXX) || return 1
@@ -59,10 +60,13 @@ ct_boot() {
 	mount -t overlay overlay \
 		-o "lowerdir=/,upperdir=$ct_dir/upper,workdir=$ct_dir/work" "$ct_dir/root" || return 1
 
-	# The container's own copy of mpsr, installed the way users install it.
-	meson install -C "$MPSR_BUILD" --destdir "$ct_dir/root" --no-rebuild --quiet >/dev/null || return 1
-	# The tests' load generator; not part of what users install.
-	install -m 0755 "$MPSR_BUILD/bench/mpsr-load" "$ct_dir/root/usr/local/bin/mpsr-load" || return 1
+	# The container's own copy of mpsr, installed the way users install it;
+	# CT_INSTALL=no boots without it (the package test installs the .deb).
+	if [ "${CT_INSTALL:-yes}" != no ]; then
+		meson install -C "$MPSR_BUILD" --destdir "$ct_dir/root" --no-rebuild --quiet >/dev/null || return 1
+		# The tests' load generator; not part of what users install.
+		install -m 0755 "$MPSR_BUILD/bench/mpsr-load" "$ct_dir/root/usr/local/bin/mpsr-load" || return 1
+	fi
 	# A fresh machine id, so the container's journal is its own.
 	: >"$ct_dir/root/etc/machine-id"
 	# Services of the host image that have nothing to do with this test.
