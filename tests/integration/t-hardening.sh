@@ -1,0 +1,94 @@
+# The sandboxed unit: its exposure score stays at 1.0 or lower, and under it
+# mpsr still records an unprivileged producer's true identity, writes to the
+# journal, pings the watchdog and keeps connections in the fd store.
+fail() { echo "FAIL: $*"; exit 1; }
+
+tag="hardening-$$-$RANDOM"
+fifo=/run/t-hardening.fifo
+dropin=/run/systemd/system/mpsr.service.d/50-t-hardening.conf
+holder=
+cleanup() {
+	[ -n "$holder" ] && ct kill "$holder" 2>/dev/null
+	ct rm -f "$fifo" "$dropin" /usr/local/bin/mpsr-hard-prod
+	ct systemctl daemon-reload
+	# Back to the unit's own watchdog period for the cases that follow.
+	ct systemctl restart mpsr.service
+}
+trap cleanup EXIT
+
+main_pid() { ct systemctl show -P MainPID mpsr.service; }
+
+# 1. The score, as an administrator would ask for it.
+out=$(ct systemd-analyze security --no-pager mpsr.service 2>&1)
+score=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for mpsr.service: \([0-9.]*\).*/\1/p')
+[ -n "$score" ] || fail "no score in: $(printf '%s\n' "$out" | tail -3)"
+echo "exposure: $score"
+awk -v s="$score" 'BEGIN { exit !(s <= 1.0) }' ||
+	fail "exposure $score > 1.0:$(printf '\n%s' "$out" | grep '✗')"
+
+# A short watchdog period, so a sandbox that blocked WATCHDOG=1 shows within seconds.
+ct mkdir -p "${dropin%/*}"
+ct_sh "printf '[Service]\nWatchdogSec=2s\n' >$dropin"
+ct systemctl daemon-reload
+ct systemctl start mpsr.socket || fail "cannot start mpsr.socket"
+ct systemctl restart mpsr.service || fail "cannot start mpsr.service"
+
+# 2. The sandbox is really applied to the running process.
+pid=$(main_pid)
+[ "$pid" -gt 0 ] 2>/dev/null || fail "mpsr.service has no main pid"
+st=$(ct cat "/proc/$pid/status")
+uid=$(printf '%s\n' "$st" | awk '/^Uid:/ { print $2 }')
+[ "$uid" != 0 ] || fail "mpsrd runs as root"
+printf '%s\n' "$st" | grep -q '^CapEff:[[:space:]]*0*$' || fail "mpsrd has capabilities"
+printf '%s\n' "$st" | grep -q '^NoNewPrivs:[[:space:]]*1$' || fail "NoNewPrivs is not set"
+printf '%s\n' "$st" | grep -q '^Seccomp:[[:space:]]*2$' || fail "no system call filter"
+
+# 3. A producer that is neither root nor the service's user, with a name of its own.
+ct cp /usr/bin/socat /usr/local/bin/mpsr-hard-prod
+ct mkfifo -m 0666 "$fifo"
+prod=$(ct_sh "setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	/usr/local/bin/mpsr-hard-prod -u OPEN:$fifo UNIX-CONNECT:/run/mpsr.sock \
+	</dev/null >/dev/null 2>&1 & echo \$!")
+# Holds the fifo open, so the producer's connection outlives each write below.
+holder=$(ct_sh "sleep 300 >$fifo </dev/null 2>/dev/null & echo \$!")
+ct_sh "echo '$tag one' >$fifo"
+[ "$(ct_wait_count 1 10 -u mpsr MESSAGE="$tag one")" = 1 ] || fail "line one not stored once"
+entry=$(ct journalctl -q -u mpsr MESSAGE="$tag one" -o export)
+nobody=$(ct id -u nobody) nogroup=$(ct id -g nobody)
+for f in "MPSR_PID=$prod" "MPSR_UID=$nobody" "MPSR_GID=$nogroup" MPSR_COMM=mpsr-hard-prod \
+	SYSLOG_IDENTIFIER=mpsr-hard-prod MPSR_TRANSPORT=stream; do
+	printf '%s\n' "$entry" | grep -qx "$f" || fail "stream entry lacks $f: $(printf '%s\n' "$entry" | grep ^MPSR_)"
+done
+
+# Datagrams carry credentials per message (SCM_CREDENTIALS), also through the sandbox.
+ct_sh "echo '$tag dgram' | setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	socat -u - UNIX-SENDTO:/run/mpsr.dgram" || fail "cannot send a datagram"
+[ "$(ct_wait_count 1 10 -u mpsr MESSAGE="$tag dgram")" = 1 ] || fail "datagram not stored once"
+entry=$(ct journalctl -q -u mpsr MESSAGE="$tag dgram" -o export)
+for f in "MPSR_UID=$nobody" "MPSR_GID=$nogroup" MPSR_COMM=socat MPSR_TRANSPORT=datagram; do
+	printf '%s\n' "$entry" | grep -qx "$f" || fail "datagram entry lacks $f"
+done
+
+# 4. The fd store: the connection is with systemd too.
+n=$(ct systemctl show -P NFileDescriptorStore mpsr.service)
+[ "$n" -ge 1 ] || fail "fd store holds $n fds with a producer connected"
+
+# 5. The watchdog: 2.5 periods later, still the same process, pings seen.
+w0=$(ct systemctl show -P WatchdogTimestampMonotonic mpsr.service)
+sleep 5
+[ "$(main_pid)" = "$pid" ] || fail "mpsrd was restarted (watchdog?): $(ct systemctl show -P Result mpsr.service)"
+w1=$(ct systemctl show -P WatchdogTimestampMonotonic mpsr.service)
+[ "$w1" -gt "$w0" ] || fail "no watchdog ping in 5 s (WatchdogSec=2s)"
+
+# 6. A crash: the same connection goes on with the next mpsrd, identity intact.
+ct systemctl kill --kill-who=main -s KILL mpsr.service || fail "cannot kill mpsrd"
+for i in $(seq 50); do
+	new=$(main_pid)
+	[ "$new" -gt 0 ] && [ "$new" != "$pid" ] && break
+	sleep 0.2
+done
+[ "$new" != "$pid" ] && [ "$new" -gt 0 ] || fail "mpsr.service did not come back after SIGKILL"
+ct_sh "echo '$tag two' >$fifo"
+[ "$(ct_wait_count 1 10 -u mpsr MESSAGE="$tag two" MPSR_PID="$prod" MPSR_UID="$nobody")" = 1 ] ||
+	fail "line two (after the restart, same connection) not stored once"
+echo "uid $uid, producer $prod, fd store $n, watchdog pings at $w0 -> $w1 us"
