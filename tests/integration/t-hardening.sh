@@ -6,13 +6,18 @@ fail() { echo "FAIL: $*"; exit 1; }
 tag="hardening-$$-$RANDOM"
 fifo=/run/t-hardening.fifo
 dropin=/run/systemd/system/mpsr.service.d/50-t-hardening.conf
+groupdropin=/run/systemd/system/mpsr.socket.d/50-t-hardening-group.conf
+example=${BASH_SOURCE[0]%/*}/../../units/socket-group.conf.example
 holder=
 cleanup() {
 	[ -n "$holder" ] && ct kill "$holder" 2>/dev/null
-	ct rm -f "$fifo" "$dropin" /usr/local/bin/mpsr-hard-prod
+	ct rm -f "$fifo" "$fifo.msg" "$dropin" "$groupdropin" /usr/local/bin/mpsr-hard-prod
 	ct systemctl daemon-reload
-	# Back to the unit's own watchdog period for the cases that follow.
-	ct systemctl restart mpsr.service
+	# Back to the units as installed (mode 0666, the unit's own watchdog
+	# period) for the cases that follow.
+	ct systemctl stop mpsr.service mpsr.socket
+	ct systemctl start mpsr.socket
+	ct groupdel mpsr-producers 2>/dev/null
 }
 trap cleanup EXIT
 
@@ -61,11 +66,14 @@ for f in "MPSR_PID=$prod" "MPSR_UID=$nobody" "MPSR_GID=$nogroup" MPSR_COMM=mpsr-
 done
 
 # Datagrams carry credentials per message (SCM_CREDENTIALS), also through the sandbox.
-ct_sh "echo '$tag dgram' | setpriv --reuid=nobody --regid=nogroup --clear-groups \
-	socat -u - UNIX-SENDTO:/run/mpsr.dgram" || fail "cannot send a datagram"
+# (The sender exits at once, so its comm may be gone before mpsrd looks.)
+ct_sh "echo '$tag dgram' >$fifo.msg"
+dprod=$(ct setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c \
+	"echo \$\$; exec socat -u OPEN:$fifo.msg UNIX-SENDTO:/run/mpsr.dgram") ||
+	fail "cannot send a datagram"
 [ "$(ct_wait_count 1 10 -u mpsr MESSAGE="$tag dgram")" = 1 ] || fail "datagram not stored once"
 entry=$(ct journalctl -q -u mpsr MESSAGE="$tag dgram" -o export)
-for f in "MPSR_UID=$nobody" "MPSR_GID=$nogroup" MPSR_COMM=socat MPSR_TRANSPORT=datagram; do
+for f in "MPSR_PID=$dprod" "MPSR_UID=$nobody" "MPSR_GID=$nogroup" MPSR_TRANSPORT=datagram; do
 	printf '%s\n' "$entry" | grep -qx "$f" || fail "datagram entry lacks $f"
 done
 
@@ -92,3 +100,29 @@ ct_sh "echo '$tag two' >$fifo"
 [ "$(ct_wait_count 1 10 -u mpsr MESSAGE="$tag two" MPSR_PID="$prod" MPSR_UID="$nobody")" = 1 ] ||
 	fail "line two (after the restart, same connection) not stored once"
 echo "uid $uid, producer $prod, fd store $n, watchdog pings at $w0 -> $w1 us"
+
+# 7. Access for one group only, with the shipped drop-in recipe.
+ct groupadd --system mpsr-producers || fail "groupadd"
+ct mkdir -p "${groupdropin%/*}"
+ct sh -c "cat >$groupdropin" <"$example" || fail "cannot install $example"
+ct systemctl daemon-reload
+ct systemctl restart mpsr.socket || fail "mpsr.socket does not start with the group drop-in"
+for s in /run/mpsr.sock /run/mpsr.dgram /run/mpsr.record; do
+	m=$(ct stat -c '%a %G' "$s")
+	[ "$m" = "660 mpsr-producers" ] || fail "$s is '$m', want '660 mpsr-producers'"
+done
+outsider="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+member="setpriv --reuid=nobody --regid=nogroup --groups=mpsr-producers"
+err=$(ct_sh "echo '$tag outsider' | $outsider socat -u - UNIX-CONNECT:/run/mpsr.sock" 2>&1) &&
+	fail "a user outside the group could connect"
+case "$err" in *"Permission denied"*) ;; *) fail "outsider: want EACCES, got: $err" ;; esac
+err=$(ct_sh "echo '$tag outsider' | $outsider socat -u - UNIX-SENDTO:/run/mpsr.dgram" 2>&1) &&
+	fail "a user outside the group could send a datagram"
+case "$err" in *"Permission denied"*) ;; *) fail "outsider datagram: want EACCES, got: $err" ;; esac
+ct_sh "echo '$tag member' | $member socat -u - UNIX-CONNECT:/run/mpsr.sock" ||
+	fail "a member of the group cannot connect"
+[ "$(ct_wait_count 1 10 -u mpsr MESSAGE="$tag member" MPSR_UID="$nobody")" = 1 ] ||
+	fail "the member's line was not stored once"
+[ "$(ct journalctl -q -o cat -u mpsr MESSAGE="$tag outsider" | wc -l)" = 0 ] ||
+	fail "the outsider's line was stored"
+echo "socket group: outsider gets EACCES, member logs"
