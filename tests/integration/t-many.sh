@@ -2,6 +2,7 @@
 # store across a restart (FileDescriptorStoreMax=16384), and little memory each.
 . "$here/robust.sh"
 ct systemctl start mpsr.socket || fail "mpsr.socket"
+restarts0=$(rb_show NRestarts)
 tag=many$$ N=10000 comm=ld-many ctl=/run/many$$
 echo "net.core.somaxconn=$(ct sysctl -n net.core.somaxconn) Backlog=$(ct systemctl show -P Backlog mpsr.socket)" \
 	"LimitNOFILE=$(rb_show LimitNOFILE) FileDescriptorStoreMax=$(rb_show FileDescriptorStoreMax)"
@@ -73,7 +74,7 @@ for i in $(seq 50); do
 done
 [ "$(producers)" -le "$base" ] || fail "$(producers) producers after all closed, want $base"
 [ "$(rb_show NFileDescriptorStore)" -le "$fds0" ] || fail "closed connections stay in the fd store: $(rb_show NFileDescriptorStore)"
-[ "$(rb_show NRestarts)" = 0 ] || fail "mpsrd failed and was restarted"
+[ "$(rb_show NRestarts)" = "$restarts0" ] || fail "mpsrd failed and was restarted"
 ct rm -f $ctl.*
 rb_check_dropped
 rb_check_sanitizers

@@ -4,6 +4,7 @@
 ct systemctl start mpsr.socket || fail "mpsr.socket"
 name=ld-restart tag=rst$$ P=16 M=20000
 rb_loader $name
+restarts0=$(rb_show NRestarts)
 
 # 2,000 lines/s each, so the load spans both restarts (10 s at least).
 rb_load_start $name -P $P -m $M -r 2000 -t $tag
@@ -21,6 +22,6 @@ echo "MainPID over the restarts:$pids"
 
 rb_wait_ids $name $tag $P $M 120 || fail "lines lost, doubled or cut"
 [ "$(rb_stop_breaks $name)" = 0 ] || fail "lines cut by a stop (MPSR_LINE_BREAK=stop)"
-[ "$(rb_show NRestarts)" = 0 ] || fail "mpsrd failed and was restarted by systemd"
+[ "$(rb_show NRestarts)" = "$restarts0" ] || fail "mpsrd failed and was restarted by systemd"
 rb_check_dropped
 rb_check_sanitizers
