@@ -46,6 +46,7 @@ struct options {
 	double duration;     /* seconds to send for; 0 = send `messages` */
 	const char *command; /* MODE_EXEC: run with sh -c, our lines on its stdin */
 	unsigned idle;       /* connections to open and hold, instead of producers */
+	const char *ready;   /* a daemon to start and time until it sends READY=1 */
 };
 
 static uint64_t realtime_usec(void) {
@@ -229,6 +230,54 @@ static int produce(const struct options *o, unsigned p, int go_fd, int report_fd
 	return 0;
 }
 
+/*
+ * Starts `sh -c o->ready` (which should exec the daemon) with NOTIFY_SOCKET
+ * set to a socket of ours, and prints the microseconds from fork() to its
+ * READY=1. Then stops it with SIGTERM.
+ */
+static int time_ready(const struct options *o) {
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char buf[4096];
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 1;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/run/mpsr-load-notify.%d", (int)getpid());
+	unlink(sa.sun_path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		perror("mpsr-load: notify socket");
+		return 1;
+	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+		execl("/bin/sh", "sh", "-c", o->ready, (char *)NULL);
+		_exit(127);
+	}
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		buf[n] = '\0';
+		if (strncmp(buf, "READY=1", 7) == 0 || strstr(buf, "\nREADY=1")) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			printf("ready_usec=%lld\n", (long long)(t1.tv_sec - t0.tv_sec) * 1000000 +
+							    (t1.tv_nsec - t0.tv_nsec) / 1000);
+			r = 0;
+			break;
+		}
+	}
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	unlink(sa.sun_path);
+	close(fd);
+	return r;
+}
+
 /* Opens n connections to the stream socket and keeps them for o->hold seconds. */
 static int hold_idle(const struct options *o) {
 	struct rlimit rl;
@@ -267,7 +316,8 @@ static void help(void) {
 	       "                        journal-stream (journald's stdout stream), or\n"
 	       "                        exec (lines to the stdin of --exec's command)\n"
 	       "     --exec=COMMAND     Shell command each producer feeds (--mode=exec)\n"
-	       "     --idle=N           Only open N connections and hold them --hold seconds\n");
+	       "     --idle=N           Only open N connections and hold them --hold seconds\n"
+	       "     --ready=COMMAND    Only time COMMAND (a Type=notify daemon) to READY=1\n");
 }
 
 int main(int argc, char *argv[]) {
@@ -284,11 +334,19 @@ int main(int argc, char *argv[]) {
 		{"duration", required_argument, NULL, 'd'},
 		{"exec", required_argument, NULL, 'E'},
 		{"idle", required_argument, NULL, 'I'},
+		{"ready", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct options o = {"/run/mpsr.sock", "mpsr-load", 1,    1000, 100, 0, 4096, 0,
-			    MODE_STREAM,      0,           NULL, 0};
+	struct options o = {
+		.socket = "/run/mpsr.sock",
+		.tag = "mpsr-load",
+		.producers = 1,
+		.messages = 1000,
+		.size = 100,
+		.batch = 4096,
+		.mode = MODE_STREAM,
+	};
 	bool messages_given = false;
 	int c;
 
@@ -303,6 +361,7 @@ int main(int argc, char *argv[]) {
 		case 'd': o.duration = strtod(optarg, NULL); break;
 		case 'E': o.command = optarg; break;
 		case 'I': o.idle = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'R': o.ready = optarg; break;
 		case 'b': o.size = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 't': o.tag = optarg; break;
 		case 'r': o.rate = strtoul(optarg, NULL, 10); break;
@@ -335,6 +394,8 @@ int main(int argc, char *argv[]) {
 	}
 	if (o.idle)
 		return hold_idle(&o);
+	if (o.ready)
+		return time_ready(&o);
 	if (o.duration > 0 && !messages_given)
 		o.messages = ULONG_MAX;
 
