@@ -1,6 +1,7 @@
 # The sandboxed unit: its exposure score stays at 1.0 or lower, and under it
 # mpsr still records an unprivileged producer's true identity, writes to the
-# journal, pings the watchdog and keeps connections in the fd store.
+# journal, pings the watchdog and keeps connections in the fd store. And the
+# SocketGroup= recipe: only the group's members may log.
 fail() { echo "FAIL: $*"; exit 1; }
 
 tag="hardening-$$-$RANDOM"
