@@ -90,7 +90,7 @@ ct_boot() {
 		return 1
 	fi
 	for i in $(seq 600); do
-		state=$(ct systemctl is-system-running 2>/dev/null)
+		state=$(ct systemctl is-system-running 2>/dev/null) || true
 		case "$state" in running|degraded) break ;; esac
 		sleep 0.1
 	done
