@@ -43,3 +43,4 @@ echo "duplicated by the kills: $dup"
 [ "$(rb_stop_breaks $name)" = 0 ] || fail "lines cut by a stop (MPSR_LINE_BREAK=stop)"
 rb_check_dropped
 rb_check_sanitizers
+rb_forget_journal

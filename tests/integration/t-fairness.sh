@@ -23,3 +23,4 @@ rb_wait_ids $big $tag 1 400000 120 || fail "the flood's lines"
 echo "flood, write to journald: $(ct journalctl -q --no-pager -o json SYSLOG_IDENTIFIER=$big | "$here/latency")"
 rb_check_dropped
 rb_check_sanitizers
+rb_forget_journal

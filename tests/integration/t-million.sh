@@ -33,3 +33,4 @@ ct journalctl --disk-usage
 ct rm -f /run/systemd/journald.conf.d/50-million-capacity.conf
 rb_check_dropped
 rb_check_sanitizers
+rb_forget_journal

@@ -25,3 +25,4 @@ rb_wait_ids $name $tag $P $M 120 || fail "lines lost, doubled or cut"
 [ "$(rb_show NRestarts)" = "$restarts0" ] || fail "mpsrd failed and was restarted by systemd"
 rb_check_dropped
 rb_check_sanitizers
+rb_forget_journal
