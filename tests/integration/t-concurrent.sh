@@ -5,7 +5,7 @@ ct systemctl start mpsr.socket || fail "mpsr.socket"
 tag=conc$$
 # 40 producers x 250 lines through the load generator, all starting together,
 # and beside them socat and nc producers as users run them.
-ct_sh "mpsr-load -P 40 -m 250 -t $tag & for i in 1 2 3 4 5; do seq 1 200 | sed \"s/^/socat-$tag \$i /\" | socat -u - UNIX-CONNECT:/run/mpsr.sock & seq 1 200 | sed \"s/^/nc-$tag \$i /\" | nc -q0 -U /run/mpsr.sock & done; wait" >/dev/null ||
+ct_sh "mpsr-load -P 40 -m 250 --hold 1 -t $tag & for i in 1 2 3 4 5; do seq 1 200 | sed \"s/^/socat-$tag \$i /\" | socat -u - UNIX-CONNECT:/run/mpsr.sock & seq 1 200 | sed \"s/^/nc-$tag \$i /\" | nc -q0 -U /run/mpsr.sock & done; wait" >/dev/null ||
 	fail "a producer failed"
 ct_wait_ids "$tag" 40 250 60 || fail "load generator lines"
 for kind in socat nc; do
