@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
 /* Producers' entries must not carry this file's CODE_FILE= and CODE_LINE=. */
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
@@ -41,8 +37,6 @@ static void origin_add(struct origin *o, size_t *used, size_t *n, const char *fm
 	if ((size_t)k >= room)
 		k = (int)room - 1; /* truncated; comm is at most 15 bytes, so this never happens */
 	o->iov[*n] = (struct iovec){.iov_base = o->text + *used, .iov_len = (size_t)k};
-	/* Fields end in '\n', so that all but the first are one block of the native protocol. */
-	o->text[*used + (size_t)k] = '\n';
 	*used += (size_t)k + 1;
 	(*n)++;
 }
@@ -89,8 +83,13 @@ static const char *const priority_fields[8] = {
 	"PRIORITY=4", "PRIORITY=5", "PRIORITY=6", "PRIORITY=7",
 };
 
-/* Through libsystemd: for entries too large for one datagram (it uses a memfd). */
-static int journal_write_sendv(const struct origin *o, const struct journal_msg *m) {
+/*
+ * One entry through sd_journal_sendv(): the identity fields are prepared
+ * iovecs, the text is not copied (its "MESSAGE=" goes into the headroom), and
+ * libsystemd handles what needs handling (binary fields, entries too large for
+ * a datagram). It blocks while journald's queue is full: the backpressure.
+ */
+int journal_write(const struct origin *o, const struct journal_msg *m) {
 	struct iovec iov[16 + 64];
 	size_t n = 0;
 	char brk[32];
@@ -112,113 +111,6 @@ static int journal_write_sendv(const struct origin *o, const struct journal_msg 
 		iov[n++] = m->extra[i];
 
 	return sd_journal_sendv(iov, (int)n);
-}
-
-/*
- * The native protocol spoken directly. sd_journal_sendv() addresses every
- * datagram to journald's socket by path, which costs the kernel a path lookup
- * per entry, and re-checks every field; here one socket stays connected
- * (journald's socket belongs to systemd-journald.socket and outlives journald
- * restarts) and the fields go out as prepared blocks. Like the socket libsystemd
- * caches for sd_journal_sendv(), the fd is process-wide state.
- */
-static int native_fd = -1;
-
-/* About 1/6 of the time journald needs for a full queue (512 entries, ~10 µs each). */
-#define NATIVE_FULL_WAIT_NSEC 1000000
-
-static int native_connect(void) {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET};
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), size = 8 << 20;
-
-	if (fd < 0)
-		return -errno;
-	/* Large entries fit in one datagram, as with libsystemd (capped by wmem_max). */
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
-	native_fd = fd;
-	return 0;
-}
-
-/* "\nPRIORITY=N\n": ends the MESSAGE= line and adds the priority. */
-static const char *const priority_lines[8] = {
-	"\nPRIORITY=0\n", "\nPRIORITY=1\n", "\nPRIORITY=2\n", "\nPRIORITY=3\n",
-	"\nPRIORITY=4\n", "\nPRIORITY=5\n", "\nPRIORITY=6\n", "\nPRIORITY=7\n",
-};
-
-int journal_write(const struct origin *o, const struct journal_msg *m) {
-	struct iovec iov[16 + 2 * 64];
-	size_t n = 0;
-	char brk[40];
-	uint64_t len_le;
-
-	/* A text with newlines goes in the protocol's binary form: name, size, bytes. */
-	if (memchr(m->text, '\n', m->len)) {
-		len_le = htole64((uint64_t)m->len);
-		iov[n++] = (struct iovec){(char *)"MESSAGE\n", 8};
-		iov[n++] = (struct iovec){&len_le, sizeof(len_le)};
-		iov[n++] = (struct iovec){m->text, m->len};
-	} else {
-		memcpy(m->text - JOURNAL_HEADROOM, "MESSAGE=", JOURNAL_HEADROOM);
-		iov[n++] = (struct iovec){m->text - JOURNAL_HEADROOM, m->len + JOURNAL_HEADROOM};
-	}
-	iov[n++] = (struct iovec){(char *)priority_lines[m->priority & 7], 12};
-	if (m->identifier_field) {
-		iov[n++] = (struct iovec){(char *)m->identifier_field, strlen(m->identifier_field)};
-		iov[n++] = (struct iovec){(char *)"\n", 1};
-	} else {
-		iov[n++] = (struct iovec){o->iov[0].iov_base, o->iov[0].iov_len + 1};
-	}
-	/* The other identity fields follow the first in o->text, each ending in '\n'. */
-	const char *rest = o->iov[1].iov_base;
-	const struct iovec *last = &o->iov[ARRAY_SIZE(o->iov) - 1];
-	iov[n++] = (struct iovec){
-		(char *)rest, (size_t)((const char *)last->iov_base + last->iov_len + 1 - rest)};
-	if (m->line_break) {
-		int k = snprintf(brk, sizeof(brk), "MPSR_LINE_BREAK=%s\n", m->line_break);
-		iov[n++] = (struct iovec){brk, (size_t)k};
-	}
-	for (size_t i = 0; i < m->n_extra && n + 2 <= ARRAY_SIZE(iov); i++) {
-		/* Record fields are header lines: they hold no '\n'. Else: libsystemd's way. */
-		if (memchr(m->extra[i].iov_base, '\n', m->extra[i].iov_len))
-			return journal_write_sendv(o, m);
-		iov[n++] = m->extra[i];
-		iov[n++] = (struct iovec){(char *)"\n", 1};
-	}
-
-	/* No socket, no write: sd_journal_sendv() would report success and drop the entry. */
-	int r;
-	if (native_fd < 0 && (r = native_connect()) < 0)
-		return r;
-	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
-	for (int attempt = 0;; attempt++) {
-		if (sendmsg(native_fd, &mh, MSG_NOSIGNAL) >= 0)
-			return 0;
-		r = -errno;
-		if (r == -EINTR)
-			continue;
-		if (r == -EAGAIN) {
-			/*
-			 * journald's queue is full. A blocking send would be woken
-			 * for every entry journald takes, one context switch per
-			 * entry; a short sleep lets it take a few dozen first.
-			 */
-			nanosleep(&(struct timespec){.tv_nsec = NATIVE_FULL_WAIT_NSEC}, NULL);
-			attempt--;
-			continue;
-		}
-		if (r == -EMSGSIZE || r == -ENOBUFS)
-			return journal_write_sendv(o, m); /* too large for a datagram: a memfd */
-		/* The socket went away and came back (journald's socket unit restarted). */
-		close(native_fd);
-		native_fd = -1;
-		if (attempt > 0 || native_connect() < 0)
-			return r;
-	}
 }
 
 int journal_available(void) {

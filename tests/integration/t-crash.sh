@@ -1,8 +1,8 @@
 # Two `kill -9` of mpsrd while 16 producers write 20,000 lines each; systemd
 # restarts it with the producers' connections from the fd store. No line may
 # be lost. A line is written twice only if mpsrd died between writing it and
-# taking it from the socket, which it does every 64 lines (CONSUME_LINES in
-# server.c): so at most 64 lines per kill, counted and reported.
+# taking it from the socket, which it does every 8 lines (CONSUME_LINES in
+# server.c): so at most 8 lines per kill, counted and reported.
 . "$here/robust.sh"
 ct systemctl start mpsr.socket || fail "mpsr.socket"
 name=ld-crash tag=crash$$ P=16 M=20000 kills=2
@@ -39,7 +39,7 @@ case "$summary" in
 *) fail "lines lost or cut" ;;
 esac
 echo "duplicated by the kills: $dup"
-[ "$dup" -le $((kills * 64)) ] || fail "$dup lines written twice, more than 64 per kill"
+[ "$dup" -le $((kills * 8)) ] || fail "$dup lines written twice, more than 8 per kill"
 [ "$(rb_stop_breaks $name)" = 0 ] || fail "lines cut by a stop (MPSR_LINE_BREAK=stop)"
 rb_check_dropped
 rb_check_sanitizers
