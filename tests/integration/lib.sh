@@ -3,6 +3,8 @@
 # tears everything down again. Source it; set MPSR_BUILD to the meson build dir.
 
 ct_dir= ct_nspawn= CT_PID=
+ct_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CT_TOOLS=/usr/local/lib/mpsr-tests # the tests' helpers, inside the container
 
 # Runs a command inside the container, as a user there would.
 ct() {
@@ -64,8 +66,10 @@ ct_boot() {
 	# CT_INSTALL=no boots without it (the package test installs the .deb).
 	if [ "${CT_INSTALL:-yes}" != no ]; then
 		meson install -C "$MPSR_BUILD" --destdir "$ct_dir/root" --no-rebuild --quiet >/dev/null || return 1
-		# The tests' load generator; not part of what users install.
+		# The tests' load generator and helpers; not part of what users install.
+		# Copied in: the container's /tmp (where a checkout may live) is its own.
 		install -m 0755 "$MPSR_BUILD/bench/mpsr-load" "$ct_dir/root/usr/local/bin/mpsr-load" || return 1
+		install -D -m 0755 "$ct_lib_dir/many-conns" "$ct_dir/root$CT_TOOLS/many-conns" || return 1
 	fi
 	# A fresh machine id, so the container's journal is its own.
 	: >"$ct_dir/root/etc/machine-id"

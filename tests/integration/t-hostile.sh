@@ -15,7 +15,7 @@ sock=UNIX-CONNECT:/run/mpsr.sock
 tag=host$$
 
 # 3,000 connections that send nothing, held open throughout.
-ct python3 "$here/many-conns" -n 3000 --tag $tag-idle --comm hs-idle --ctl /run/hostile$$ &
+ct python3 "$CT_TOOLS/many-conns" -n 3000 --tag $tag-idle --comm hs-idle --ctl /run/hostile$$ &
 idle=$!
 # One byte a second, and a producer killed mid-line.
 ct_sh "(for c in s l o w - $tag; do printf %s \$c; sleep 1; done; echo) | hs-slow -u - $sock" &

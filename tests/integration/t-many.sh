@@ -38,7 +38,7 @@ wait_producers 0 10
 base=$(producers) rss0=$(rss_kb) fds0=$(rb_show NFileDescriptorStore)
 
 t0=$(date +%s%N)
-ct python3 "$here/many-conns" -n $N --tag $tag --comm $comm --ctl $ctl &
+ct python3 "$CT_TOOLS/many-conns" -n $N --tag $tag --comm $comm --ctl $ctl &
 holder=$!
 wait_state connected 120
 wait_producers $((base + N)) 60
