@@ -135,17 +135,23 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 	return 0;
 }
 
+/* Closes our side of a connection and frees what mpsrd held for it. */
+static void conn_release(struct conn *c) {
+	loop_remove(c->src);
+	close(c->fd);
+	jstream_unref(c->js);
+	free(c->carry);
+	free(c);
+}
+
 void server_free(struct server *s) {
 	if (!s)
 		return;
 	while (s->conns) {
 		struct conn *c = s->conns;
 		s->conns = c->next;
-		loop_remove(c->src);
-		close(c->fd); /* still in the fd store, if it is used: the next start takes it */
-		jstream_unref(c->js);
-		free(c->carry);
-		free(c);
+		/* Still in the fd store, if it is used: the next start takes it. */
+		conn_release(c);
 	}
 	while (s->listeners) {
 		struct listener *l = s->listeners;
@@ -295,12 +301,8 @@ static void conn_free(struct conn *c) {
 	if (c->next)
 		c->next->prev = c->prev;
 	s->stats.connections--;
-	loop_remove(c->src);
 	fdstore_remove(c);
-	close(c->fd);
-	jstream_unref(c->js);
-	free(c->carry);
-	free(c);
+	conn_release(c);
 	if (s->accept_paused && s->accept_retry_at == 0)
 		listeners_pause(s, false, 0);
 }
