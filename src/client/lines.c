@@ -10,8 +10,9 @@
  * gets each line out at once, since read() returns what is there. */
 #define LINES_BUF_SIZE (256 * 1024)
 
-int lines_init(struct lines *r, int fd) {
+int lines_init(struct lines *r, int fd, bool level_prefix) {
 	*r = (struct lines){.fd = fd, .size = LINES_BUF_SIZE};
+	r->frame = (struct frame_state){.priority = -1, .no_prefix = !level_prefix};
 	r->buf = malloc(r->size);
 	return r->buf ? 0 : -ENOMEM;
 }
@@ -22,31 +23,20 @@ void lines_done(struct lines *r) {
 }
 
 bool lines_next(struct lines *r, struct line_piece *p) {
-	size_t avail = r->end - r->start;
-	const char *s = r->buf + r->start;
+	bool first = !r->frame.mid_line;
+	struct frame f;
 
-	if (avail == 0)
+	if (!frame_next(r->buf + r->start, r->end - r->start, LINES_PIECE_MAX, r->eof, &r->frame,
+			&f))
 		return false;
-	/* A line of exactly LINES_PIECE_MAX bytes still ends at its '\n'. */
-	size_t scan = avail <= LINES_PIECE_MAX ? avail : LINES_PIECE_MAX + 1;
-	const char *nl = memchr(s, '\n', scan);
-
-	*p = (struct line_piece){.text = s, .first = !r->mid_line};
-	if (nl) {
-		p->len = (size_t)(nl - s);
-		p->last = true;
-		r->start += p->len + 1;
-	} else if (avail > LINES_PIECE_MAX) {
-		p->len = LINES_PIECE_MAX;
-		r->start += p->len;
-	} else if (r->eof) {
-		p->len = avail; /* the input ended without a final '\n' */
-		p->last = true;
-		r->start = r->end;
-	} else {
-		return false;
-	}
-	r->mid_line = !p->last;
+	*p = (struct line_piece){
+		.text = r->buf + r->start + f.start,
+		.len = f.len,
+		.priority = f.priority,
+		.first = first,
+		.last = f.brk != FRAME_BREAK_LINE_MAX,
+	};
+	r->start += f.consumed;
 	return true;
 }
 

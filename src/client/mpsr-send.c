@@ -17,15 +17,12 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "frame.h"
 #include "lines.h"
 #include "macro.h"
 #include "priority.h"
+#include "protocol.h"
 #include "record.h"
 #include "sender.h"
-
-#define STREAM_SOCKET "/run/mpsr.sock"
-#define RECORD_SOCKET "/run/mpsr.record"
 
 /* Exit codes scripts can rely on (mpsr-send(1), EXIT STATUS). */
 enum {
@@ -89,7 +86,7 @@ static void help(void) {
 	       "     --socket=PATH          Send to PATH instead of %s or %s\n"
 	       "\nExit status: 0 sent, 1 usage, 2 cannot connect, 3 not everything sent;\n"
 	       "with COMMAND, its exit status. See mpsr-send(1).\n",
-	       STREAM_SOCKET, RECORD_SOCKET);
+	       MPSR_STREAM_SOCKET, MPSR_RECORD_SOCKET);
 }
 
 static int parse_bool(const char *s) {
@@ -110,9 +107,9 @@ static int parse_field(struct options *o, char *arg) {
 
 	if (!why && strchr(arg, '\n'))
 		why = "a value may not hold a newline";
-	if (!why &&
-	    (strncmp(arg, "PRIORITY=", 9) == 0 || strncmp(arg, "SYSLOG_IDENTIFIER=", 18) == 0 ||
-	     strncmp(arg, "SYSLOG_FACILITY=", 16) == 0))
+	if (!why && (strncmp(arg, FIELD_PRIORITY, STRLEN(FIELD_PRIORITY)) == 0 ||
+		     strncmp(arg, FIELD_SYSLOG_IDENTIFIER, STRLEN(FIELD_SYSLOG_IDENTIFIER)) == 0 ||
+		     strncmp(arg, FIELD_SYSLOG_FACILITY, STRLEN(FIELD_SYSLOG_FACILITY)) == 0))
 		why = "set it with -t or -p";
 	if (why)
 		return log_error("--field %s: %s", arg, why), -EINVAL;
@@ -194,8 +191,8 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 
 static int open_sender(const struct options *o, enum sender_kind kind, struct sender *s) {
 	const char *path = o->socket               ? o->socket
-			   : kind == SENDER_STREAM ? STREAM_SOCKET
-						   : RECORD_SOCKET;
+			   : kind == SENDER_STREAM ? MPSR_STREAM_SOCKET
+						   : MPSR_RECORD_SOCKET;
 	int r = sender_open(s, path, kind);
 
 	/* A record socket given with --socket takes plain lines too. */
@@ -206,7 +203,7 @@ static int open_sender(const struct options *o, enum sender_kind kind, struct se
 	if (r == -EPROTOTYPE)
 		return log_error("%s is not a record (SOCK_SEQPACKET) socket; tags, fields and "
 				 "messages need one such as %s",
-				 path, RECORD_SOCKET),
+				 path, MPSR_RECORD_SOCKET),
 		       -EPROTOTYPE;
 	if (r == -ENOENT || r == -ECONNREFUSED)
 		return log_error("cannot connect to %s: %s (is mpsr.socket running?)", path,
@@ -263,21 +260,12 @@ static int run_message(const struct options *o) {
 	return r < 0 ? send_failed(&s, "the message", r) : EXIT_OK;
 }
 
-/* One piece of a line, with its "<N>" prefix read when it starts one. */
-static int relay_piece(const struct options *o, struct sender *s, const struct line_piece *p,
-		       int default_priority, int *priority) {
-	const char *text = p->text;
-	size_t len = p->len;
-
-	if (p->first) {
-		*priority = default_priority;
-		if (o->level_prefix) {
-			size_t skip = frame_priority_prefix(text, len, priority);
-			text += skip;
-			len -= skip;
-		}
-	}
-	return sender_piece(s, *priority, text, len, p->first, p->last);
+/* One piece of a line; its priority is the line's "<N>", else default_priority. */
+static int relay_piece(struct sender *s, const struct line_piece *p, int default_priority,
+		       int *priority) {
+	if (p->first)
+		*priority = p->priority >= 0 ? p->priority : default_priority;
+	return sender_piece(s, *priority, p->text, p->len, p->first, p->last);
 }
 
 /* Relays the lines of fd until it ends; returns 0 or a negative errno (logged). */
@@ -286,11 +274,11 @@ static int relay_fd(const struct options *o, struct sender *s, int fd) {
 	struct line_piece p;
 	int priority = o->priority, r;
 
-	if ((r = lines_init(&in, fd)) < 0)
+	if ((r = lines_init(&in, fd, o->level_prefix)) < 0)
 		return log_errno(r, "out of memory");
 	for (;;) {
 		while (lines_next(&in, &p))
-			if ((r = relay_piece(o, s, &p, o->priority, &priority)) < 0)
+			if ((r = relay_piece(s, &p, o->priority, &priority)) < 0)
 				goto out;
 		/* Everything read so far goes out before we may wait for more input. */
 		if (s->kind == SENDER_STREAM && (r = sender_flush(s)) < 0)
@@ -383,7 +371,8 @@ static int relay_two(const struct options *o, struct sender *s, int out, int err
 	int def[2] = {o->priority, o->stderr_priority}, prio[2] = {def[0], def[1]}, r = 0;
 	struct pollfd pfd[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
 
-	if (lines_init(&in[0], out) < 0 || lines_init(&in[1], err) < 0)
+	if (lines_init(&in[0], out, o->level_prefix) < 0 ||
+	    lines_init(&in[1], err, o->level_prefix) < 0)
 		return log_errno(-ENOMEM, "out of memory");
 	while (r == 0 && (pfd[0].fd >= 0 || pfd[1].fd >= 0)) {
 		if (poll(pfd, 2, -1) < 0) {
@@ -402,7 +391,7 @@ static int relay_two(const struct options *o, struct sender *s, int out, int err
 				break;
 			}
 			while (r == 0 && lines_next(&in[i], &p))
-				r = relay_piece(o, s, &p, def[i], &prio[i]);
+				r = relay_piece(s, &p, def[i], &prio[i]);
 			if (r == 0 && s->kind == SENDER_STREAM)
 				r = sender_flush(s);
 			if (r < 0)

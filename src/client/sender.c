@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "record.h"
 #include "sender.h"
 
 #define STREAM_OUT_SIZE (256 * 1024) /* bytes gathered into one write() */
@@ -43,29 +44,6 @@ void sender_close(struct sender *s) {
 	free(s->out);
 	free(s->header);
 	s->out = s->header = NULL;
-}
-
-int record_header_format(const char *ident, int facility, char *const *fields, size_t n_fields,
-			 char **ret, size_t *ret_len) {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (!f)
-		return -ENOMEM;
-	if (ident)
-		fprintf(f, "SYSLOG_IDENTIFIER=%s\n", ident);
-	if (facility >= 0)
-		fprintf(f, "SYSLOG_FACILITY=%d\n", facility);
-	for (size_t i = 0; i < n_fields; i++)
-		fprintf(f, "%s\n", fields[i]);
-	if (fclose(f) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	*ret = buf;
-	*ret_len = len;
-	return 0;
 }
 
 void sender_set_header(struct sender *s, char *header, size_t len) {
@@ -121,14 +99,9 @@ static int record_grow_sndbuf(struct sender *s, size_t need) {
 }
 
 static int record_send(struct sender *s, int priority, const char *text, size_t len) {
-	/* PRIORITY and the empty line that ends the header, for each level. */
-	static const char prio[8][13] = {
-		"PRIORITY=0\n\n", "PRIORITY=1\n\n", "PRIORITY=2\n\n", "PRIORITY=3\n\n",
-		"PRIORITY=4\n\n", "PRIORITY=5\n\n", "PRIORITY=6\n\n", "PRIORITY=7\n\n",
-	};
 	struct iovec iov[] = {
 		{s->header, s->header_len},
-		{(char *)prio[priority & 7], 12},
+		{(char *)record_priority_line(priority), RECORD_PRIORITY_LEN},
 		{(char *)text, len},
 	};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = ARRAY_SIZE(iov)};
@@ -142,7 +115,8 @@ static int record_send(struct sender *s, int priority, const char *text, size_t 
 			continue;
 		if (errno == EMSGSIZE && !grown) {
 			grown = true;
-			if (record_grow_sndbuf(s, s->header_len + 12 + len + 64) == 0)
+			if (record_grow_sndbuf(s, s->header_len + RECORD_PRIORITY_LEN + len + 64) ==
+			    0)
 				continue;
 			errno = EMSGSIZE;
 		}

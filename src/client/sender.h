@@ -38,16 +38,6 @@ int sender_open(struct sender *s, const char *path, enum sender_kind kind);
 /* Closes the socket, without waiting for anything. */
 void sender_close(struct sender *s);
 
-/*
- * Formats the record header that every record of a sender repeats:
- * SYSLOG_IDENTIFIER (when ident is not NULL), SYSLOG_FACILITY (when
- * facility >= 0), then the fields, each "NAME=value". The result, without
- * PRIORITY and without the empty line, goes to *ret (malloc'ed).
- * Returns 0 or -ENOMEM.
- */
-int record_header_format(const char *ident, int facility, char *const *fields, size_t n_fields,
-			 char **ret, size_t *ret_len);
-
 /* Takes a header made by record_header_format() (the sender frees it). */
 void sender_set_header(struct sender *s, char *header, size_t len);
 

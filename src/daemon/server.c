@@ -16,6 +16,7 @@
 #include "journal.h"
 #include "jstream.h"
 #include "log.h"
+#include "priority.h"
 #include "record.h"
 #include "server.h"
 
@@ -585,7 +586,7 @@ static const struct origin *datagram_origin(struct server *s, const struct ucred
 /* A datagram is one message: an optional "<N>" prefix, one trailing '\n' dropped. */
 static int datagram_entry(struct server *s, const struct origin *o, char *text, size_t len) {
 	int prio = s->cfg.default_priority;
-	size_t skip = frame_priority_prefix(text, len, &prio);
+	size_t skip = priority_prefix(text, len, &prio);
 
 	text += skip;
 	len -= skip;

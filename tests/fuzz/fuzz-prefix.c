@@ -6,13 +6,13 @@
  */
 #include <string.h>
 
-#include "frame.h"
 #include "fuzz.h"
+#include "priority.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	const char *buf = (const char *)data;
 	int prio = 6;
-	size_t skip = frame_priority_prefix(buf, size, &prio);
+	size_t skip = priority_prefix(buf, size, &prio);
 
 	CHECK(skip == 0 || skip == 3);
 	if (skip == 3) {

@@ -23,6 +23,7 @@
 #include "journal.h"
 #include "log.h"
 #include "loop.h"
+#include "priority.h"
 #include "record.h"
 #include "server.h"
 
@@ -220,7 +221,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 			size_t n = ends[p] - start;
 			if (mode == 2) {
 				int prio = DEFAULT_PRIORITY;
-				size_t skip = frame_priority_prefix(t, n, &prio);
+				size_t skip = priority_prefix(t, n, &prio);
 				size_t nl = n > skip && t[n - 1] == '\n';
 				expect(i++, t + skip, n - skip - nl, prio, NULL);
 			} else if (n > 0) { /* an empty record is nothing to write */

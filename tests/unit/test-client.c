@@ -59,7 +59,7 @@ static void reader_of(struct lines *r, const char *data, size_t len) {
 	cr_assert_eq(fwrite(data, 1, len, f), len);
 	fflush(f);
 	rewind(f);
-	cr_assert_eq(lines_init(r, dup(fileno(f))), 0);
+	cr_assert_eq(lines_init(r, dup(fileno(f)), true), 0);
 	fclose(f);
 }
 
@@ -188,7 +188,7 @@ Test(sender, stream_prefixes_every_line_so_text_stays_text) {
 	/* What the daemon's framing makes of it. */
 	struct frame_state st = {.priority = -1};
 	struct frame f;
-	cr_assert(frame_next(buf, strlen(buf), 49152, false, &st, &f));
+	cr_assert(frame_next(buf, strlen(buf), MPSR_LINE_MAX_DEFAULT, false, &st, &f));
 	cr_assert_eq(f.priority, 3);
 	cr_assert_eq(f.len, strlen("<5>not a prefix"));
 	sender_close(&s);

@@ -62,3 +62,10 @@ const char *priority_level_name(int level) {
 
 	return level >= 0 && level < 8 ? names[level] : NULL;
 }
+
+size_t priority_prefix(const char *buf, size_t len, int *level) {
+	if (len < 3 || buf[0] != '<' || buf[1] < '0' || buf[1] > '7' || buf[2] != '>')
+		return 0;
+	*level = buf[1] - '0';
+	return 3;
+}

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "record.h"
 
 /*
@@ -11,7 +16,7 @@
 static const char *const reserved_prefixes[] = {"MPSR_", "OBJECT_", "COREDUMP_"};
 static const char *const reserved_names[] = {"MESSAGE", "SYSLOG_PID"};
 
-static int name_is(const char *name, size_t n, const char *word) {
+static bool name_is(const char *name, size_t n, const char *word) {
 	return strlen(word) == n && memcmp(name, word, n) == 0;
 }
 
@@ -41,12 +46,12 @@ const char *record_field_refusal(const char *line, size_t len) {
 
 	if (why)
 		return why;
-	for (size_t i = 0; i < sizeof(reserved_prefixes) / sizeof(*reserved_prefixes); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(reserved_prefixes); i++) {
 		size_t k = strlen(reserved_prefixes[i]);
 		if (n >= k && memcmp(line, reserved_prefixes[i], k) == 0)
 			return "reserved field";
 	}
-	for (size_t i = 0; i < sizeof(reserved_names) / sizeof(*reserved_names); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(reserved_names); i++)
 		if (name_is(line, n, reserved_names[i]))
 			return "reserved field";
 	if (name_is(line, n, "PRIORITY") &&
@@ -63,11 +68,13 @@ static void record_take_field(const char *line, size_t len, struct record *r) {
 		r->refused++;
 		return;
 	}
-	if (len == strlen("PRIORITY=") + 1 && memcmp(line, "PRIORITY=", 9) == 0) {
-		r->priority = line[9] - '0';
+	if (len == STRLEN(FIELD_PRIORITY) + 1 &&
+	    memcmp(line, FIELD_PRIORITY, STRLEN(FIELD_PRIORITY)) == 0) {
+		r->priority = line[STRLEN(FIELD_PRIORITY)] - '0';
 		return;
 	}
-	if (len > 18 && memcmp(line, "SYSLOG_IDENTIFIER=", 18) == 0) {
+	if (len > STRLEN(FIELD_SYSLOG_IDENTIFIER) &&
+	    memcmp(line, FIELD_SYSLOG_IDENTIFIER, STRLEN(FIELD_SYSLOG_IDENTIFIER)) == 0) {
 		r->identifier = (struct iovec){(void *)line, len};
 		return;
 	}
@@ -115,4 +122,37 @@ void record_parse(const char *buf, size_t len, struct record *r) {
 	}
 	r->text = end + 1;
 	r->text_len = len - r->text;
+}
+
+int record_header_format(const char *ident, int facility, char *const *fields, size_t n_fields,
+			 char **ret, size_t *ret_len) {
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return -ENOMEM;
+	if (ident)
+		fprintf(f, FIELD_SYSLOG_IDENTIFIER "%s\n", ident);
+	if (facility >= 0)
+		fprintf(f, FIELD_SYSLOG_FACILITY "%d\n", facility);
+	for (size_t i = 0; i < n_fields; i++)
+		fprintf(f, "%s\n", fields[i]);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+const char *record_priority_line(int level) {
+	static const char lines[8][RECORD_PRIORITY_LEN + 1] = {
+		FIELD_PRIORITY "0\n\n", FIELD_PRIORITY "1\n\n", FIELD_PRIORITY "2\n\n",
+		FIELD_PRIORITY "3\n\n", FIELD_PRIORITY "4\n\n", FIELD_PRIORITY "5\n\n",
+		FIELD_PRIORITY "6\n\n", FIELD_PRIORITY "7\n\n",
+	};
+
+	return lines[level & 7];
 }

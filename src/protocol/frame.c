@@ -2,13 +2,7 @@
 #include <string.h>
 
 #include "frame.h"
-
-size_t frame_priority_prefix(const char *buf, size_t len, int *priority) {
-	if (len < 3 || buf[0] != '<' || buf[1] < '0' || buf[1] > '7' || buf[2] != '>')
-		return 0;
-	*priority = buf[1] - '0';
-	return 3;
-}
+#include "priority.h"
 
 bool frame_next(const char *buf, size_t len, size_t line_max, bool eof, struct frame_state *st,
 		struct frame *f) {
@@ -17,12 +11,13 @@ bool frame_next(const char *buf, size_t len, size_t line_max, bool eof, struct f
 	if (len == 0)
 		return false;
 
-	if (!st->mid_line) {
+	if (!st->mid_line)
+		st->priority = -1;
+	if (!st->mid_line && !st->no_prefix) {
 		/* A prefix split over two writes must not become text: wait for it. */
 		if (len < 3 && buf[0] == '<' && !eof && memchr(buf, '\n', len) == NULL)
 			return false;
-		st->priority = -1;
-		skip = frame_priority_prefix(buf, len, &st->priority);
+		skip = priority_prefix(buf, len, &st->priority);
 	}
 
 	size_t avail = len - skip;

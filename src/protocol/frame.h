@@ -20,8 +20,9 @@ enum frame_break {
 };
 
 struct frame_state {
-	bool mid_line; /* the next byte continues a split line */
-	int priority;  /* priority of the line in progress, -1 if none given */
+	bool mid_line;  /* the next byte continues a split line */
+	int priority;   /* priority of the line in progress, -1 if none given */
+	bool no_prefix; /* set by the caller: "<N>" is text, not a priority */
 };
 
 struct frame {
@@ -40,6 +41,3 @@ struct frame {
  */
 bool frame_next(const char *buf, size_t len, size_t line_max, bool eof, struct frame_state *st,
 		struct frame *f);
-
-/* Length of a "<N>" priority prefix at buf (3), or 0; sets *priority. */
-size_t frame_priority_prefix(const char *buf, size_t len, int *priority);
