@@ -1,86 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 /* Producers' entries must not carry this file's CODE_FILE= and CODE_LINE=. */
 #define SD_JOURNAL_SUPPRESS_LOCATION
+#include <linux/sockios.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "journal.h"
+#include "log.h"
 #include "macro.h"
+#include "protocol.h"
 
-#define JOURNAL_SOCKET "/run/systemd/journal/socket"
-
-static const char *const transport_names[] = {
-	[ORIGIN_STREAM] = "stream",
-	[ORIGIN_DATAGRAM] = "datagram",
-	[ORIGIN_RECORD] = "record",
-};
-
-/* Appends one "FIELD=value" to o->text and points the next iovec at it. */
-static void origin_add(struct origin *o, size_t *used, size_t *n, const char *fmt, ...)
-	_printf_(4, 5);
-
-static void origin_add(struct origin *o, size_t *used, size_t *n, const char *fmt, ...) {
-	va_list ap;
-	size_t room = sizeof(o->text) - *used;
-
-	va_start(ap, fmt);
-	int k = vsnprintf(o->text + *used, room, fmt, ap);
-	va_end(ap);
-	if (k < 0)
-		k = 0;
-	if ((size_t)k >= room)
-		k = (int)room - 1; /* truncated; comm is at most 15 bytes, so this never happens */
-	o->iov[*n] = (struct iovec){.iov_base = o->text + *used, .iov_len = (size_t)k};
-	*used += (size_t)k + 1;
-	(*n)++;
-}
-
-void origin_init(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,
-		 enum origin_transport transport) {
-	size_t used = 0, n = 0;
-	const char *ident = comm && *comm ? comm : "unknown";
-
-	origin_add(o, &used, &n, "SYSLOG_IDENTIFIER=%s", ident);
-	origin_add(o, &used, &n, "SYSLOG_PID=%d", (int)pid);
-	origin_add(o, &used, &n, "MPSR_PID=%d", (int)pid);
-	origin_add(o, &used, &n, "MPSR_UID=%u", (unsigned)uid);
-	origin_add(o, &used, &n, "MPSR_GID=%u", (unsigned)gid);
-	origin_add(o, &used, &n, "MPSR_COMM=%s", ident);
-	origin_add(o, &used, &n, "MPSR_TRANSPORT=%s", transport_names[transport]);
-}
-
-int origin_read_comm(pid_t pid, char *buf, size_t size) {
-	char path[32];
-	_cleanup_(closep) int fd = -1;
-
-	if (pid <= 0 || size < 2)
-		return -EINVAL;
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, size - 1);
-	if (n <= 0)
-		return n < 0 ? -errno : -ENODATA;
-	if (buf[n - 1] == '\n')
-		n--;
-	buf[n] = '\0';
-	/* A comm is the producer's own choice: keep it to printable bytes. */
-	for (ssize_t i = 0; i < n; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '_';
-	return 0;
-}
+#define JOURNAL_SOCKET  "/run/systemd/journal/socket"
+#define SYNC_POLL_USEC  2000
+#define MPSR_BREAK_NAME "MPSR_LINE_BREAK="
 
 static const char *const priority_fields[8] = {
-	"PRIORITY=0", "PRIORITY=1", "PRIORITY=2", "PRIORITY=3",
-	"PRIORITY=4", "PRIORITY=5", "PRIORITY=6", "PRIORITY=7",
+	FIELD_PRIORITY "0", FIELD_PRIORITY "1", FIELD_PRIORITY "2", FIELD_PRIORITY "3",
+	FIELD_PRIORITY "4", FIELD_PRIORITY "5", FIELD_PRIORITY "6", FIELD_PRIORITY "7",
 };
 
 /*
@@ -90,21 +34,22 @@ static const char *const priority_fields[8] = {
  * a datagram). It blocks while journald's queue is full: the backpressure.
  */
 int journal_write(const struct origin *o, const struct journal_msg *m) {
-	struct iovec iov[16 + 64];
+	struct iovec iov[4 + ORIGIN_FIELDS + 64];
 	size_t n = 0;
 	char brk[32];
 
-	memcpy(m->text - JOURNAL_HEADROOM, "MESSAGE=", JOURNAL_HEADROOM);
+	memcpy(m->text - JOURNAL_HEADROOM, FIELD_MESSAGE, JOURNAL_HEADROOM);
 	iov[n++] = (struct iovec){m->text - JOURNAL_HEADROOM, m->len + JOURNAL_HEADROOM};
-	iov[n++] = (struct iovec){(char *)priority_fields[m->priority & 7], 10};
-	for (size_t i = 0; i < ARRAY_SIZE(o->iov); i++)
+	iov[n++] = (struct iovec){(char *)priority_fields[m->priority & 7],
+				  STRLEN(FIELD_PRIORITY) + 1};
+	for (size_t i = 0; i < ORIGIN_FIELDS; i++)
 		iov[n++] = o->iov[i];
 	if (m->identifier_field) {
 		/* Replaces the origin's first field, SYSLOG_IDENTIFIER. */
 		iov[2] = (struct iovec){(char *)m->identifier_field, strlen(m->identifier_field)};
 	}
 	if (m->line_break) {
-		int k = snprintf(brk, sizeof(brk), "MPSR_LINE_BREAK=%s", m->line_break);
+		int k = snprintf(brk, sizeof(brk), MPSR_BREAK_NAME "%s", m->line_break);
 		iov[n++] = (struct iovec){brk, (size_t)k};
 	}
 	for (size_t i = 0; i < m->n_extra && n < ARRAY_SIZE(iov); i++)
@@ -119,4 +64,85 @@ int journal_available(void) {
 	if (stat(JOURNAL_SOCKET, &st) < 0)
 		return -errno;
 	return S_ISSOCK(st.st_mode) ? 0 : -ENOTSOCK;
+}
+
+/*
+ * journald's native socket is one queue for all its senders, and journald
+ * processes each datagram as it takes it. So an empty datagram of our own
+ * (which journald takes and ignores) sent after our last entry shows, once
+ * the kernel says it was taken (SIOCOUTQ: nothing left unread), that every
+ * entry before it was processed.
+ */
+int journal_sync(uint64_t until) {
+	struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET};
+	_cleanup_(closep) int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return -errno;
+	/* No journald socket, or nobody behind it: no queue that could hold our entries. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return errno == ENOENT || errno == ECONNREFUSED ? 0 : -errno;
+	for (;;) {
+		if (send(fd, "", 0, MSG_NOSIGNAL) == 0)
+			break;
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (now_usec() >= until)
+			return -ETIMEDOUT;
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		poll(&p, 1, SYNC_POLL_USEC / 1000);
+	}
+	for (;;) {
+		int queued = 0;
+		if (ioctl(fd, SIOCOUTQ, &queued) < 0)
+			return -errno;
+		if (queued == 0)
+			return 0;
+		if (now_usec() >= until)
+			return -ETIMEDOUT;
+		usleep(SYNC_POLL_USEC);
+	}
+}
+
+static int journal_sink_put(struct line_sink *s, char *raw, const struct frame *f,
+			    const char *brk) {
+	struct journal_sink *js = (struct journal_sink *)s;
+	char *text = raw + f->start;
+	struct journal_msg m = {
+		.text = text,
+		.len = f->len,
+		.priority = f->priority >= 0 ? f->priority : js->default_priority,
+		.line_break = brk,
+	};
+	char saved[JOURNAL_HEADROOM];
+
+	/*
+	 * The writer puts "MESSAGE=" over the bytes before the text, which may be
+	 * this line's "<N>" prefix. If the write fails, the line is read again
+	 * later: it must stay as the producer wrote it.
+	 */
+	memcpy(saved, text - JOURNAL_HEADROOM, JOURNAL_HEADROOM);
+	int r = journal_write(js->origin, &m);
+	memcpy(text - JOURNAL_HEADROOM, saved, JOURNAL_HEADROOM);
+	return r < 0 ? r : 1;
+}
+
+static bool journal_sink_full(const struct line_sink *s) {
+	(void)s;
+	return false;
+}
+
+static int journal_sink_commit(struct line_sink *s) {
+	(void)s;
+	return 0;
+}
+
+struct line_sink *journal_sink_init(struct journal_sink *js, const struct origin *o,
+				    int default_priority) {
+	*js = (struct journal_sink){
+		.sink = {journal_sink_put, journal_sink_full, journal_sink_commit},
+		.origin = o,
+		.default_priority = default_priority,
+	};
+	return &js->sink;
 }

@@ -2,35 +2,20 @@
 #pragma once
 
 #include <stddef.h>
-#include <sys/types.h>
+#include <stdint.h>
 #include <sys/uio.h>
+
+#include "origin.h"
+#include "sink.h"
 
 /*
  * The journal writer: one journal entry per message, through sd_journal_sendv().
- *
- * Everything that is the same for every message of a producer (its identity)
- * is formatted once into a struct origin; a message then costs one iovec
- * array and one sendmsg().
+ * A message costs one iovec array and one sendmsg(): the producer's identity
+ * is a prepared struct origin, and the text is not copied.
  */
 
 /* Bytes the caller must leave writable in front of a message's text. */
 #define JOURNAL_HEADROOM 8 /* strlen("MESSAGE=") */
-
-enum origin_transport { ORIGIN_STREAM, ORIGIN_DATAGRAM, ORIGIN_RECORD };
-
-/* Who sent a message, as the kernel vouched for it. */
-struct origin {
-	struct iovec
-		iov[7]; /* SYSLOG_IDENTIFIER, SYSLOG_PID, MPSR_PID/UID/GID/COMM, MPSR_TRANSPORT */
-	char text[224]; /* what iov points into */
-};
-
-/* Formats the identity fields; comm may be NULL when it cannot be read. */
-void origin_init(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,
-		 enum origin_transport transport);
-
-/* Reads /proc/PID/comm into buf; returns 0 or a negative errno. */
-int origin_read_comm(pid_t pid, char *buf, size_t size);
 
 struct journal_msg {
 	char *text; /* JOURNAL_HEADROOM writable bytes must precede it */
@@ -54,3 +39,22 @@ int journal_write(const struct origin *o, const struct journal_msg *m);
  * all; this tells the caller whether it does, so that nothing is sent into the void.
  */
 int journal_available(void);
+
+/*
+ * Waits until journald has taken every entry sent to it so far, by anyone in
+ * this process, or until `until` (CLOCK_MONOTONIC, usec) passes. journald
+ * attributes an entry to its sender's unit when it processes it: an entry it
+ * processes after mpsrd exited would be lost to `journalctl -u mpsr`.
+ * Returns 0, -ETIMEDOUT, or another negative errno.
+ */
+int journal_sync(uint64_t until);
+
+/* The line sink that writes each line as an entry of its own with o's fields. */
+struct journal_sink {
+	struct line_sink sink;
+	const struct origin *origin;
+	int default_priority;
+};
+
+struct line_sink *journal_sink_init(struct journal_sink *js, const struct origin *o,
+				    int default_priority);

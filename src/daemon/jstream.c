@@ -188,3 +188,35 @@ out:
 	jstream_batch_reset(b);
 	return r;
 }
+
+static int jstream_sink_put(struct line_sink *s, char *raw, const struct frame *f,
+			    const char *brk) {
+	struct jstream_sink *js = (struct jstream_sink *)s;
+
+	(void)brk; /* the stream has no field for it: the line just ends there */
+	jstream_batch_add(js->batch, raw, f, js->default_priority);
+	return 0;
+}
+
+static bool jstream_sink_full(const struct line_sink *s) {
+	return !jstream_batch_room(((const struct jstream_sink *)s)->batch);
+}
+
+static int jstream_sink_commit(struct line_sink *s) {
+	struct jstream_sink *js = (struct jstream_sink *)s;
+	unsigned lines = js->batch->lines;
+	int r = jstream_write(js->stream, js->batch);
+
+	return r < 0 ? r : (int)lines;
+}
+
+struct line_sink *jstream_sink_init(struct jstream_sink *js, struct jstream *s,
+				    struct jstream_batch *b, int default_priority) {
+	*js = (struct jstream_sink){
+		.sink = {jstream_sink_put, jstream_sink_full, jstream_sink_commit},
+		.stream = s,
+		.batch = b,
+		.default_priority = default_priority,
+	};
+	return &js->sink;
+}

@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 
 #include "frame.h"
+#include "sink.h"
 
 /*
  * The stream transport (mpsrd --transport=stream): stream producers' lines go
@@ -72,3 +73,14 @@ void jstream_batch_add(struct jstream_batch *b, const char *raw, const struct fr
  * lost).
  */
 int jstream_write(struct jstream *s, struct jstream_batch *b);
+
+/* The line sink that gathers lines into batch and writes them to s's stream. */
+struct jstream_sink {
+	struct line_sink sink;
+	struct jstream *stream;
+	struct jstream_batch *batch;
+	int default_priority;
+};
+
+struct line_sink *jstream_sink_init(struct jstream_sink *js, struct jstream *s,
+				    struct jstream_batch *b, int default_priority);

@@ -7,6 +7,7 @@
 
 struct loop_source {
 	struct loop *loop;
+	int fd;
 	unsigned idx; /* position in loop->fds and loop->srcs */
 	bool dead;
 	loop_cb cb;
@@ -62,8 +63,8 @@ struct loop_source *loop_add(struct loop *loop, int fd, short events, loop_cb cb
 	struct loop_source *src = calloc(1, sizeof(*src));
 	if (!src)
 		return NULL;
-	*src = (struct loop_source){.loop = loop, .idx = loop->n, .cb = cb, .data = data};
-	loop->fds[loop->n] = (struct pollfd){.fd = fd, .events = events};
+	*src = (struct loop_source){.loop = loop, .fd = fd, .idx = loop->n, .cb = cb, .data = data};
+	loop->fds[loop->n] = (struct pollfd){.fd = events ? fd : -1, .events = events};
 	loop->srcs[loop->n] = src;
 	loop->n++;
 	loop->live++;
@@ -71,7 +72,13 @@ struct loop_source *loop_add(struct loop *loop, int fd, short events, loop_cb cb
 }
 
 void loop_set_events(struct loop_source *src, short events) {
-	src->loop->fds[src->idx].events = events;
+	struct pollfd *p = &src->loop->fds[src->idx];
+
+	if (src->dead)
+		return;
+	/* A paused fd is hidden from poll() whole: a hang-up must not wake us either. */
+	p->fd = events ? src->fd : -1;
+	p->events = events;
 }
 
 void loop_remove(struct loop_source *src) {
@@ -125,9 +132,10 @@ int loop_dispatch(struct loop *loop, int timeout_ms) {
 		ready--;
 		loop->fds[i].revents = 0;
 		struct loop_source *src = loop->srcs[i];
-		if (src->dead)
+		/* Removed or paused by a callback earlier in this round. */
+		if (src->dead || loop->fds[i].fd < 0)
 			continue;
-		int r = src->cb(loop->fds[i].fd, revents, src->data);
+		int r = src->cb(src->fd, revents, src->data);
 		ran++;
 		if (r < 0) {
 			if (loop->sweep)

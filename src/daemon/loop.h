@@ -23,7 +23,7 @@ void loop_free(struct loop *loop);
 /* Watches fd for events; the loop does not own the fd. Returns NULL on ENOMEM. */
 struct loop_source *loop_add(struct loop *loop, int fd, short events, loop_cb cb, void *data);
 
-/* Changes the events a source waits for (0 pauses it). */
+/* Changes the events a source waits for; 0 pauses it (not even POLLHUP wakes it). */
 void loop_set_events(struct loop_source *src, short events);
 
 /* Forgets a source; safe inside its own callback. */

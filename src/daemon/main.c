@@ -16,12 +16,17 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "fdstore.h"
 #include "log.h"
 #include "loop.h"
+#include "protocol.h"
 #include "server.h"
 
 #define TICK_USEC         1000000 /* STATUS= and housekeeping, once a second */
 #define JOURNALD_LINE_MAX (48 * 1024)
+#define RETRY_USEC        1000    /* first wait after journald refused an entry */
+#define WAIT_REPORT_USEC  1000000 /* journald kept us waiting this long: say so in STATUS= */
+#define STOP_TIMEOUT_USEC (60ull * 1000000)
 
 struct options {
 	const char *listen_path[8];
@@ -30,6 +35,7 @@ struct options {
 	int priority;
 	unsigned max_connections;
 	unsigned exit_idle;
+	uint64_t stop_timeout_usec;
 	bool fd_store;
 	bool stream_transport;
 };
@@ -57,6 +63,8 @@ static void help(void) {
 	       "     --max-connections=N    Pause accepting at N producers (default 16384)\n"
 	       "     --exit-idle=SECONDS    Exit after SECONDS without producers (default 0: "
 	       "never)\n"
+	       "     --stop-timeout=SECONDS At stop, wait this long at most for journald to\n"
+	       "                            take what producers sent (default 60)\n"
 	       "     --fd-store             Keep connections in systemd's fd store across "
 	       "restarts\n"
 	       "     --transport=native|stream\n"
@@ -86,6 +94,7 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 		ARG_LINE_MAX,
 		ARG_MAX_CONN,
 		ARG_EXIT_IDLE,
+		ARG_STOP_TIMEOUT,
 		ARG_FD_STORE,
 		ARG_TRANSPORT
 	};
@@ -97,6 +106,7 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 		{"priority", required_argument, NULL, 'p'},
 		{"max-connections", required_argument, NULL, ARG_MAX_CONN},
 		{"exit-idle", required_argument, NULL, ARG_EXIT_IDLE},
+		{"stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT},
 		{"fd-store", no_argument, NULL, ARG_FD_STORE},
 		{"transport", required_argument, NULL, ARG_TRANSPORT},
 		{0},
@@ -135,6 +145,13 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 				return log_error("bad --exit-idle: %s", optarg), -EINVAL;
 			o->exit_idle = (unsigned)v;
 			break;
+		case ARG_STOP_TIMEOUT:
+			if (parse_uint(optarg, 0, 86400, &v) < 0)
+				return log_error("--stop-timeout takes 0 to 86400 seconds: %s",
+						 optarg),
+				       -EINVAL;
+			o->stop_timeout_usec = v * 1000000;
+			break;
 		case ARG_FD_STORE: o->fd_store = true; break;
 		case ARG_TRANSPORT:
 			if (strcmp(optarg, "native") == 0)
@@ -145,11 +162,12 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 				return log_error("--transport takes native or stream: %s", optarg),
 				       -EINVAL;
 			break;
-		default: return -EINVAL;
+		default: return log_error("Try 'mpsrd --help' for more information."), -EINVAL;
 		}
 	}
 	if (optind < argc)
-		return log_error("unexpected argument: %s", argv[optind]), -EINVAL;
+		return log_error("unexpected argument: %s (try 'mpsrd --help')", argv[optind]),
+		       -EINVAL;
 	/*
 	 * journald cuts a stream line at its LineMax (48 KiB by default), "<N>"
 	 * and '\n' included: our pieces must stay below that, or a 3-byte rest of
@@ -193,7 +211,7 @@ static int take_sockets(struct daemon *d) {
 		const char *name = names && names[i] ? names[i] : "";
 		int r;
 
-		if (strncmp(name, "c-", 2) == 0) {
+		if (fdstore_is_conn(name)) {
 			r = server_adopt(d->server, fd, name);
 			if (r < 0) {
 				log_warning_errno(r, "dropping stored fd %s", name);
@@ -268,30 +286,44 @@ static void raise_nofile(void) {
 	}
 }
 
-static void report_status(struct daemon *d) {
-	const struct server_stats *st = server_stats(d->server);
+static void report_status(struct daemon *d, const char *state) {
+	struct server_stats st;
+	char wait[64] = "";
 
+	server_stats(d->server, now_usec(), &st);
+	if (st.journal_wait_usec >= WAIT_REPORT_USEC)
+		snprintf(wait, sizeof(wait), "waiting for journald for %" PRIu64 " s; ",
+			 st.journal_wait_usec / 1000000);
+	const struct relay_stats *rs = &st.relay;
 	sd_notifyf(0,
-		   "STATUS=%s%u producers; %" PRIu64 " messages, %" PRIu64
+		   "STATUS=%s%s%u producers; %" PRIu64 " messages, %" PRIu64
 		   " bytes relayed; %" PRIu64 " split, %" PRIu64 " unterminated, %" PRIu64
 		   " fields refused, %" PRIu64 " journal retries, %" PRIu64 " dropped",
-		   st->journal_held ? "Waiting for journald; " : "", st->connections, st->messages,
-		   st->bytes, st->split, st->unterminated, st->refused_fields, st->journal_errors,
-		   st->dropped);
+		   state, wait, st.connections, rs->messages, rs->bytes, rs->split,
+		   rs->unterminated, rs->refused_fields, rs->journal_errors, rs->dropped);
+}
+
+/* The watchdog means "mpsrd is stuck": a writer waiting for journald is not. */
+static void ping_watchdog(struct daemon *d, uint64_t now) {
+	if (!d->watchdog_usec || now < d->next_ping)
+		return;
+	if (!server_alive(d->server, now, d->watchdog_usec / 2))
+		return;
+	sd_notify(0, "WATCHDOG=1");
+	d->next_ping = now + d->watchdog_usec / 2;
 }
 
 static void housekeeping(struct daemon *d, uint64_t now) {
-	if (d->watchdog_usec && now >= d->next_ping) {
-		sd_notify(0, "WATCHDOG=1");
-		d->next_ping = now + d->watchdog_usec / 2;
-	}
+	ping_watchdog(d, now);
 	if (now < d->next_tick)
 		return;
 	d->next_tick = now + TICK_USEC;
 	server_tick(d->server, now);
-	report_status(d);
+	report_status(d, "");
 
-	if (d->opt.exit_idle && server_stats(d->server)->connections == 0) {
+	struct server_stats st;
+	server_stats(d->server, now, &st);
+	if (d->opt.exit_idle && st.connections == 0) {
 		if (d->idle_since == 0)
 			d->idle_since = now;
 		else if (now - d->idle_since >= (uint64_t)d->opt.exit_idle * 1000000) {
@@ -309,13 +341,64 @@ static int next_timeout_ms(const struct daemon *d, uint64_t now) {
 
 	if (d->watchdog_usec && d->next_ping < next)
 		next = d->next_ping;
+	if (d->stop && next > now + 100000)
+		next = now + 100000;
 	return next <= now ? 0 : (int)((next - now + 999) / 1000);
+}
+
+/*
+ * Runs the loop until the server has no more work in hand, or until `until`;
+ * meanwhile the watchdog and STATUS= go on. Returns whether it finished.
+ */
+static bool wait_for_server(struct daemon *d, uint64_t until, const char *state) {
+	uint64_t now;
+
+	while (server_busy(d->server) && (now = now_usec()) < until) {
+		ping_watchdog(d, now);
+		if (now >= d->next_tick) {
+			d->next_tick = now + TICK_USEC;
+			report_status(d, state);
+		}
+		if (loop_dispatch(d->loop, next_timeout_ms(d, now)) < 0)
+			return false;
+	}
+	return !server_busy(d->server);
+}
+
+/*
+ * Stop: what producers already sent is written, and mpsrd exits only once
+ * journald has processed it all, or after --stop-timeout. An entry journald
+ * processes after its sender exited gets no _SYSTEMD_UNIT: it would be lost
+ * to `journalctl -u mpsr`. What could not be written stays in the producers'
+ * connections, which the fd store keeps for the next start.
+ */
+static void stop(struct daemon *d) {
+	uint64_t until = now_usec() + d->opt.stop_timeout_usec;
+	int synced = -EINPROGRESS;
+
+	sd_notify(0, "STOPPING=1\nSTATUS=Stopping: writing what producers already sent");
+	server_drain(d->server);
+	if (wait_for_server(d, until, "Stopping: writing what producers already sent; ")) {
+		server_sync(d->server, &synced);
+		wait_for_server(d, until, "Stopping: waiting for journald to take it; ");
+	}
+	if (synced != 0) {
+		server_abort(d->server);
+		log_warning("journald did not take everything in %" PRIu64
+			    " s; what it takes later may lack _SYSTEMD_UNIT=mpsr.service",
+			    d->opt.stop_timeout_usec / 1000000);
+	}
+	report_status(d, "Stopping; ");
 }
 
 static int run(struct daemon *d) {
 	struct server_config cfg = {
-		.line_max = d->opt.line_max,
-		.default_priority = d->opt.priority,
+		.relay =
+			{
+				.line_max = d->opt.line_max,
+				.default_priority = d->opt.priority,
+				.retry_usec = RETRY_USEC,
+			},
 		.max_connections = d->opt.max_connections,
 		.fd_store = d->opt.fd_store,
 		.stream_transport = d->opt.stream_transport,
@@ -332,7 +415,7 @@ static int run(struct daemon *d) {
 	if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0)
 		d->watchdog_usec = 0;
 
-	report_status(d);
+	report_status(d, "");
 	sd_notify(0, "READY=1");
 	while (!d->stop) {
 		uint64_t now = now_usec();
@@ -342,18 +425,23 @@ static int run(struct daemon *d) {
 			return log_errno(r, "poll");
 	}
 
-	sd_notify(0, "STOPPING=1\nSTATUS=Writing what producers already sent");
-	server_drain(d->server);
-	report_status(d);
-	const struct server_stats *st = server_stats(d->server);
-	log_info("stopping: %" PRIu64 " messages relayed, %" PRIu64 " dropped", st->messages,
-		 st->dropped);
+	stop(d);
+	struct server_stats st;
+	server_stats(d->server, now_usec(), &st);
+	log_info("stopping: %" PRIu64 " messages relayed, %" PRIu64 " dropped", st.relay.messages,
+		 st.relay.dropped);
 	return 0;
 }
 
 int main(int argc, char *argv[]) {
 	struct daemon d = {
-		.opt = {.line_max = 48 * 1024, .priority = 6, .max_connections = 16384},
+		.opt =
+			{
+				.line_max = MPSR_LINE_MAX_DEFAULT,
+				.priority = MPSR_PRIORITY_DEFAULT,
+				.max_connections = 16384,
+				.stop_timeout_usec = STOP_TIMEOUT_USEC,
+			},
 		.signal_fd = -1,
 	};
 	int r;

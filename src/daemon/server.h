@@ -6,31 +6,26 @@
 #include <stdint.h>
 
 #include "loop.h"
+#include "relay.h"
 
 /*
- * The server: listening sockets and the producers connected to them. It reads
- * what producers write, frames it and hands each message to the journal writer.
+ * The server ties mpsrd together: the listening sockets (listener.c), the
+ * producers' connections (conn.c), the thread that writes to the journal
+ * (worker.c) and, with it, the readers (stream.c, packet.c).
  */
 
 struct server_config {
-	size_t line_max;          /* longer lines are split into entries of this size */
-	int default_priority;     /* for lines without a "<N>" prefix */
+	struct relay_config relay;
 	unsigned max_connections; /* accepting pauses at this many */
 	bool fd_store;            /* keep connections in the service manager's fd store */
 	bool stream_transport;    /* stream producers' lines go over journald's stdout stream */
 };
 
 struct server_stats {
-	uint64_t messages;       /* entries written to the journal */
-	uint64_t bytes;          /* bytes received from producers */
-	uint64_t split;          /* entries cut at line_max */
-	uint64_t unterminated;   /* last lines without '\n' */
-	uint64_t refused_fields; /* record fields ignored */
-	uint64_t journal_errors; /* failed writes, all retried */
-	uint64_t dropped;        /* messages lost; nothing should ever make this non-zero */
-	uint64_t accepted;       /* connections accepted since start */
-	unsigned connections;    /* producers connected now */
-	bool journal_held;       /* reading is paused until journald takes entries again */
+	struct relay_stats relay;
+	uint64_t accepted;          /* connections accepted since start */
+	unsigned connections;       /* producers connected now */
+	uint64_t journal_wait_usec; /* how long journald has kept the writer waiting, or 0 */
 };
 
 struct server;
@@ -44,14 +39,31 @@ int server_add_listener(struct server *s, int fd);
 /* Takes back a producer connection kept in the fd store across a restart. */
 int server_adopt(struct server *s, int fd, const char *name);
 
-/* Periodic work: resumes paused reading or accepting, reports held-back warnings. */
+/* Periodic work: resumes accepting after a lack of fds. */
 void server_tick(struct server *s, uint64_t now);
 
 /*
- * Before exit: reads what producers have already written and writes it, and
- * flushes unfinished lines. Connections stay open (and, with the fd store,
- * stay with the service manager for the next start).
+ * Stop, step 1: no more accepting; what producers have already sent is read
+ * and written, unfinished lines too. Connections stay open (and, with the fd
+ * store, with the service manager for the next start). Done when
+ * server_busy() says no.
  */
 void server_drain(struct server *s);
 
-const struct server_stats *server_stats(const struct server *s);
+/*
+ * Stop, step 2: waits (in the writer) until journald has processed every
+ * entry written, so that none is stored without mpsr's unit. Done when
+ * server_busy() says no; *result then holds journal_sync()'s answer.
+ */
+void server_sync(struct server *s, int *result);
+
+/* Whether the writer still has work in hand. */
+bool server_busy(const struct server *s);
+
+/* Gives up on journald: work in hand that it refuses ends now. */
+void server_abort(struct server *s);
+
+/* Whether the writer is not stuck (see worker_alive()). */
+bool server_alive(struct server *s, uint64_t now, uint64_t limit_usec);
+
+void server_stats(struct server *s, uint64_t now, struct server_stats *out);

@@ -7,9 +7,10 @@
 #include "macro.h"
 
 /*
- * Diagnostics of mpsr's own programs, on stderr. Under systemd, stderr is a
- * journal stream that reads the "<N>" prefix as the priority (SyslogLevelPrefix=),
- * so the service needs nothing else; a terminal sees the plain text.
+ * Diagnostics of mpsr's own programs, on stderr. When stderr is a journal
+ * stream (systemd says so in $JOURNAL_STREAM), each line starts with "<N>",
+ * which journald reads as its priority (SyslogLevelPrefix=); anywhere else (a
+ * terminal, a file) the line is plain text with the program's name in front.
  *
  * Each helper keeps errno intact and returns -abs(error) when given one, so a
  * caller can write `return log_errno(r, "...")`.
@@ -38,6 +39,13 @@ struct ratelimit {
 
 /* True if the event may be logged now; *suppressed gets the count held back since. */
 int ratelimit_test(struct ratelimit *rl, uint64_t now_usec, unsigned *suppressed);
+
+/*
+ * log_msg() for what others can cause (a flood must not become one): logs only
+ * when rl lets it through, first saying how many were held back.
+ */
+void log_limited(struct ratelimit *rl, int priority, int error, const char *fmt, ...)
+	_printf_(4, 5);
 
 /* CLOCK_MONOTONIC in microseconds. */
 uint64_t now_usec(void);

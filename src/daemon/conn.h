@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+
+#include "jstream.h"
+#include "loop.h"
+#include "worker.h"
+
+/*
+ * The producers' connections: each one's identity (taken once, from the
+ * kernel, at accept), its reading state, its place in the fd store, and its
+ * one teardown. Reading is a worker job; while it runs, the connection's
+ * socket is the worker's and the loop leaves it alone.
+ */
+
+struct conns_config {
+	struct loop *loop;
+	struct worker *worker;
+	bool fd_store;             /* keep connections across restarts (fdstore.h) */
+	struct jstreams *jstreams; /* --transport=stream, else NULL */
+	int default_priority;
+	/* After a connection closed. */
+	void (*closed)(void *data);
+	void *data;
+};
+
+struct conns;
+
+int conns_new(const struct conns_config *cfg, struct conns **ret);
+
+/* Closes mpsrd's side of every connection; the fd store keeps them for the next start. */
+void conns_free(struct conns *cs);
+
+/*
+ * Serves a producer connected to a stream or seqpacket socket; takes fd.
+ * stored_name: the name it is kept under in the fd store already (adopted at
+ * start), or NULL to keep it there now. Returns 0 or a negative errno.
+ */
+int conns_add(struct conns *cs, int fd, int type, const char *stored_name);
+
+unsigned conns_count(const struct conns *cs);
+
+/*
+ * Stop: every connection is read one last time (what is queued now), its
+ * unfinished line written, and then no more. The worker's queue shows when
+ * that is done.
+ */
+void conns_drain(struct conns *cs);

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "listener.h"
+#include "log.h"
+#include "packet.h"
+
+#define ACCEPT_BATCH      64 /* most connections accepted per wake-up */
+#define PACKET_BATCH      64 /* most datagrams written per job */
+#define DRAIN_PACKETS     (PACKET_BATCH * 16)
+#define ACCEPT_RETRY_USEC 1000000
+
+struct listener {
+	struct listeners *set;
+	struct loop_source *src;
+	struct job job; /* datagram sockets: reading the queue */
+	int fd;
+	int type;              /* SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM */
+	bool busy;             /* its job is with the worker */
+	unsigned max;          /* datagrams the job reads at most; set before it is submitted */
+	bool draining;         /* stop: no more reading once the last read is done */
+	bool drained;          /* the last read is submitted */
+	struct listener *next; /* listeners.head */
+};
+
+struct listeners {
+	struct listeners_config cfg;
+	struct listener *head;
+	bool paused;
+	uint64_t retry_at; /* after EMFILE; 0 while paused by `full` */
+	struct ratelimit warn;
+};
+
+int listeners_new(const struct listeners_config *cfg, struct listeners **ret) {
+	struct listeners *ls = calloc(1, sizeof(*ls));
+
+	if (!ls)
+		return -ENOMEM;
+	ls->cfg = *cfg;
+	ls->warn = (struct ratelimit){.interval_usec = 10000000, .burst = 10};
+	*ret = ls;
+	return 0;
+}
+
+void listeners_free(struct listeners *ls) {
+	if (!ls)
+		return;
+	while (ls->head) {
+		struct listener *l = ls->head;
+		ls->head = l->next;
+		loop_remove(l->src);
+		free(l);
+	}
+	free(ls);
+}
+
+static void pause_accepting(struct listeners *ls, bool pause, uint64_t retry_at) {
+	ls->paused = pause;
+	ls->retry_at = retry_at;
+	for (struct listener *l = ls->head; l; l = l->next)
+		if (l->type != SOCK_DGRAM && !l->draining)
+			loop_set_events(l->src, pause ? 0 : POLLIN);
+}
+
+void listeners_resume(struct listeners *ls) {
+	if (ls->paused && ls->retry_at == 0)
+		pause_accepting(ls, false, 0);
+}
+
+void listeners_tick(struct listeners *ls, uint64_t now) {
+	if (ls->paused && ls->retry_at != 0 && now >= ls->retry_at)
+		pause_accepting(ls, false, 0);
+}
+
+static int datagram_run(struct job *j, struct relay *r) {
+	struct listener *l = (struct listener *)((char *)j - offsetof(struct listener, job));
+
+	return packet_read_datagrams(l->fd, r, l->max);
+}
+
+static void datagram_submit(struct listener *l, unsigned max) {
+	loop_set_events(l->src, 0);
+	l->busy = true;
+	l->max = max;
+	worker_submit(l->set->cfg.worker, &l->job);
+}
+
+/* At stop, one last read of what is queued. */
+static void datagram_drain(struct listener *l) {
+	l->drained = true;
+	datagram_submit(l, DRAIN_PACKETS);
+}
+
+static void datagram_done(struct job *j, int result) {
+	struct listener *l = (struct listener *)((char *)j - offsetof(struct listener, job));
+	(void)result;
+
+	l->busy = false;
+	if (!l->draining)
+		loop_set_events(l->src, POLLIN);
+	else if (!l->drained)
+		datagram_drain(l);
+}
+
+static void accept_some(struct listener *l) {
+	struct listeners *ls = l->set;
+
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		if (ls->cfg.full(ls->cfg.data)) {
+			log_limited(&ls->warn, LOG_WARNING, 0,
+				    "too many producers connected; new ones wait");
+			pause_accepting(ls, true, 0);
+			return;
+		}
+		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			if (errno == ECONNABORTED)
+				continue;
+			/* Out of fds: pause instead of spinning on a listener that stays readable.
+			 */
+			log_limited(&ls->warn, LOG_WARNING, -errno,
+				    "cannot accept producers; pausing for a second");
+			pause_accepting(ls, true, now_usec() + ACCEPT_RETRY_USEC);
+			return;
+		}
+		ls->cfg.accepted(fd, l->type, ls->cfg.data);
+	}
+}
+
+static int listener_event(int fd, short revents, void *data) {
+	struct listener *l = data;
+	(void)fd;
+	(void)revents;
+
+	if (l->type != SOCK_DGRAM) {
+		accept_some(l);
+		return 0;
+	}
+	/* The queue is the worker's until the job is done. */
+	datagram_submit(l, PACKET_BATCH);
+	return 0;
+}
+
+int socket_kind(int fd, int *type, bool *listening) {
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0)
+		return -errno;
+	*type = v;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) < 0)
+		return -errno;
+	*listening = v != 0;
+	return 0;
+}
+
+int listeners_add(struct listeners *ls, int fd) {
+	int type = 0, one = 1;
+	bool listening = false;
+	int r = socket_kind(fd, &type, &listening);
+
+	if (r < 0)
+		return r;
+	/* Passed sockets are blocking; one wake-up takes what is queued and no more. */
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	if (type == SOCK_DGRAM) {
+		/* The sender's credentials come with every datagram. */
+		if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+			return -errno;
+	} else if (!listening || (type != SOCK_STREAM && type != SOCK_SEQPACKET)) {
+		return -EINVAL;
+	}
+
+	struct listener *l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	*l = (struct listener){.set = ls, .fd = fd, .type = type, .next = ls->head};
+	l->job = (struct job){.run = datagram_run, .done = datagram_done};
+	l->src = loop_add(ls->cfg.loop, fd, ls->paused && type != SOCK_DGRAM ? 0 : POLLIN,
+			  listener_event, l);
+	if (!l->src) {
+		free(l);
+		return -ENOMEM;
+	}
+	ls->head = l;
+	return 0;
+}
+
+void listeners_drain(struct listeners *ls) {
+	for (struct listener *l = ls->head; l; l = l->next) {
+		loop_set_events(l->src, 0);
+		l->draining = true;
+		if (l->type == SOCK_DGRAM && !l->busy)
+			datagram_drain(l);
+	}
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "loop.h"
+#include "worker.h"
+
+/*
+ * The listening sockets: stream and seqpacket ones, whose producers are
+ * accepted and handed on, and the datagram one, whose datagrams are read
+ * here (by worker jobs). Accepting pauses when told the producers are too
+ * many, and for a second when the process is out of fds, instead of spinning.
+ */
+
+struct listeners_config {
+	struct loop *loop;
+	struct worker *worker;
+	/* A producer connected (type SOCK_STREAM or SOCK_SEQPACKET); it owns fd now. */
+	void (*accepted)(int fd, int type, void *data);
+	/* Whether accepting must wait until listeners_resume(). */
+	bool (*full)(void *data);
+	void *data;
+};
+
+struct listeners;
+
+int listeners_new(const struct listeners_config *cfg, struct listeners **ret);
+void listeners_free(struct listeners *ls);
+
+/* Serves a listening stream or seqpacket socket, or a bound datagram socket. */
+int listeners_add(struct listeners *ls, int fd);
+
+/* Accepting goes on after `full` said stop. */
+void listeners_resume(struct listeners *ls);
+
+/* Periodic: resumes accepting a while after running out of fds. */
+void listeners_tick(struct listeners *ls, uint64_t now);
+
+/* Stop: no more accepting; the datagram queues are read one last time. */
+void listeners_drain(struct listeners *ls);
+
+/* SO_TYPE and SO_ACCEPTCONN of a socket. Returns 0 or a negative errno. */
+int socket_kind(int fd, int *type, bool *listening);

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "origin.h"
+#include "protocol.h"
+
+#define ORIGIN_TTL_USEC 1000000
+
+static const char *const transport_names[] = {
+	[ORIGIN_STREAM] = "stream",
+	[ORIGIN_DATAGRAM] = "datagram",
+	[ORIGIN_RECORD] = "record",
+};
+
+/* Appends one "FIELD=value" to o->text and points the next iovec at it. */
+static void origin_add(struct origin *o, size_t *used, size_t *n, const char *fmt, ...)
+	_printf_(4, 5);
+
+static void origin_add(struct origin *o, size_t *used, size_t *n, const char *fmt, ...) {
+	va_list ap;
+	size_t room = sizeof(o->text) - *used;
+
+	va_start(ap, fmt);
+	int k = vsnprintf(o->text + *used, room, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		k = 0;
+	if ((size_t)k >= room)
+		k = (int)room - 1; /* truncated; comm is at most 15 bytes, so this never happens */
+	o->iov[*n] = (struct iovec){.iov_base = o->text + *used, .iov_len = (size_t)k};
+	*used += (size_t)k + 1;
+	(*n)++;
+}
+
+void origin_init(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,
+		 enum origin_transport transport) {
+	size_t used = 0, n = 0;
+	const char *ident = comm && *comm ? comm : "unknown";
+
+	origin_add(o, &used, &n, FIELD_SYSLOG_IDENTIFIER "%s", ident);
+	origin_add(o, &used, &n, "SYSLOG_PID=%d", (int)pid);
+	origin_add(o, &used, &n, "MPSR_PID=%d", (int)pid);
+	origin_add(o, &used, &n, "MPSR_UID=%u", (unsigned)uid);
+	origin_add(o, &used, &n, "MPSR_GID=%u", (unsigned)gid);
+	origin_add(o, &used, &n, "MPSR_COMM=%s", ident);
+	origin_add(o, &used, &n, "MPSR_TRANSPORT=%s", transport_names[transport]);
+}
+
+void origin_from_cred(struct origin *o, const struct ucred *cred, enum origin_transport transport) {
+	char comm[64] = "";
+
+	origin_read_comm(cred->pid, comm, sizeof(comm));
+	origin_init(o, cred->pid, cred->uid, cred->gid, comm, transport);
+}
+
+int origin_read_comm(pid_t pid, char *buf, size_t size) {
+	char path[32];
+	_cleanup_(closep) int fd = -1;
+
+	if (pid <= 0 || size < 2)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, size - 1);
+	if (n <= 0)
+		return n < 0 ? -errno : -ENODATA;
+	if (buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	/* A comm is the producer's own choice: keep it to printable bytes. */
+	for (ssize_t i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '_';
+	return 0;
+}
+
+const char *origin_name(const struct origin *o, int *len) {
+	*len = (int)(o->iov[0].iov_len - STRLEN(FIELD_SYSLOG_IDENTIFIER));
+	return (const char *)o->iov[0].iov_base + STRLEN(FIELD_SYSLOG_IDENTIFIER);
+}
+
+const struct origin *origin_cache_get(struct origin_cache *c, const struct ucred *cred,
+				      uint64_t now) {
+	struct origin_slot *s = &c->slots[(unsigned)cred->pid % ORIGIN_CACHE];
+
+	if (s->at == 0 || s->cred.pid != cred->pid || s->cred.uid != cred->uid ||
+	    s->cred.gid != cred->gid || now - s->at > ORIGIN_TTL_USEC) {
+		origin_from_cred(&s->origin, cred, ORIGIN_DATAGRAM);
+		s->cred = *cred;
+		s->at = now;
+	}
+	return &s->origin;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/*
+ * Who sent a message, as the kernel vouched for it: the pid, uid and gid of
+ * SO_PEERCRED or SCM_CREDENTIALS, and what /proc says of that pid. Formatted
+ * once into journal fields, so that a message costs no formatting.
+ */
+
+enum origin_transport { ORIGIN_STREAM, ORIGIN_DATAGRAM, ORIGIN_RECORD };
+
+#define ORIGIN_FIELDS 7
+
+struct origin {
+	/* SYSLOG_IDENTIFIER, SYSLOG_PID, MPSR_PID/UID/GID/COMM, MPSR_TRANSPORT */
+	struct iovec iov[ORIGIN_FIELDS];
+	char text[224]; /* what iov points into */
+};
+
+/* Formats the identity fields; comm may be NULL or "" when it cannot be read. */
+void origin_init(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,
+		 enum origin_transport transport);
+
+/* origin_init() with the comm read from /proc now. */
+void origin_from_cred(struct origin *o, const struct ucred *cred, enum origin_transport transport);
+
+/* Reads /proc/PID/comm into buf; returns 0 or a negative errno. */
+int origin_read_comm(pid_t pid, char *buf, size_t size);
+
+/* The value of the origin's SYSLOG_IDENTIFIER= (for diagnostics), and its length. */
+const char *origin_name(const struct origin *o, int *len);
+
+#define ORIGIN_CACHE 64
+
+/*
+ * Identities of datagram senders, so that /proc is not read for every
+ * datagram. An entry is trusted for a second: a pid may be reused.
+ */
+struct origin_cache {
+	struct origin_slot {
+		struct ucred cred;
+		uint64_t at;
+		struct origin origin;
+	} slots[ORIGIN_CACHE];
+};
+
+const struct origin *origin_cache_get(struct origin_cache *c, const struct ucred *cred,
+				      uint64_t now);

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "journal.h"
+#include "packet.h"
+#include "priority.h"
+#include "record.h"
+
+#define PACKET_BUF_MIN (64 * 1024)
+
+static int pkt_reserve(struct relay *r, size_t n) {
+	size_t want = JOURNAL_HEADROOM + (n < PACKET_BUF_MIN ? PACKET_BUF_MIN : n) + 1;
+
+	if (want <= r->pkt_size)
+		return 0;
+	char *p = realloc(r->pkt, want);
+	if (!p)
+		return -ENOMEM;
+	r->pkt = p;
+	r->pkt_size = want;
+	return 0;
+}
+
+/*
+ * Peeks at the next packet whole, growing the buffer if it is larger than any
+ * before. Returns its length, or a negative errno (-EAGAIN: none queued).
+ */
+static ssize_t pkt_peek(struct relay *r, int fd, struct ucred *cred) {
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+	} ctl;
+
+	for (;;) {
+		int k = pkt_reserve(r, 0);
+		if (k < 0)
+			return k;
+		struct iovec iov = {r->pkt + JOURNAL_HEADROOM, r->pkt_size - JOURNAL_HEADROOM - 1};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+		if (cred) {
+			mh.msg_control = &ctl;
+			mh.msg_controllen = sizeof(ctl);
+		}
+		ssize_t n =
+			recvmsg(fd, &mh, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0)
+			return -errno;
+		if ((size_t)n > iov.iov_len) {
+			if ((k = pkt_reserve(r, (size_t)n)) < 0)
+				return k;
+			continue;
+		}
+		if (cred) {
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+			*cred = (struct ucred){0, (uid_t)-1, (gid_t)-1};
+			if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS)
+				memcpy(cred, CMSG_DATA(cm), sizeof(*cred));
+		}
+		return n;
+	}
+}
+
+/* A datagram is one message: an optional "<N>" prefix, one trailing '\n' dropped. */
+static int datagram_entry(struct relay *r, const struct origin *o, char *text, size_t len) {
+	int prio = r->cfg.default_priority;
+	size_t skip = priority_prefix(text, len, &prio);
+
+	text += skip;
+	len -= skip;
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	struct journal_msg m = {.text = text, .len = len, .priority = prio};
+	return journal_write(o, &m);
+}
+
+static int record_entry(struct relay *r, const struct origin *o, char *buf, size_t len) {
+	struct record rec;
+
+	record_parse(buf, len, &rec);
+	if (rec.refused) {
+		int nl;
+		const char *name = origin_name(o, &nl);
+		r->stats.refused_fields += rec.refused;
+		relay_warn(r, 0, "a record from %.*s had %u field(s) refused", nl, name,
+			   rec.refused);
+	}
+	/*
+	 * "MESSAGE=" goes over the 8 bytes in front of the text, which are the end
+	 * of the header: move the header's fields out of the way first.
+	 */
+	_cleanup_(freep) char *hdr = NULL;
+	if (rec.text > 0) {
+		hdr = malloc(rec.text);
+		if (!hdr)
+			return -ENOMEM;
+		memcpy(hdr, buf, rec.text);
+		for (size_t i = 0; i < rec.n_fields; i++)
+			rec.fields[i].iov_base = hdr + ((char *)rec.fields[i].iov_base - buf);
+	}
+	_cleanup_(freep) char *idf = NULL;
+	if (rec.identifier.iov_len) {
+		idf = strndup(rec.identifier.iov_base, rec.identifier.iov_len);
+		if (!idf)
+			return -ENOMEM;
+	}
+	struct journal_msg m = {
+		.text = buf + rec.text,
+		.len = rec.text_len,
+		.priority = rec.priority >= 0 ? rec.priority : r->cfg.default_priority,
+		.extra = rec.fields,
+		.n_extra = rec.n_fields,
+		.identifier_field = idf,
+	};
+	return journal_write(o, &m);
+}
+
+/*
+ * A zero-length read on a seqpacket connection is an empty record or the end
+ * of the producer's stream. A shutdown(SHUT_WR) shows only as POLLRDHUP; and
+ * the end counts only when no record is still queued behind an empty one.
+ */
+static bool seqpacket_ended(int fd) {
+	struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+	int queued = 0;
+
+	if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLRDHUP | POLLHUP)))
+		return false;
+	return ioctl(fd, FIONREAD, &queued) < 0 || queued == 0;
+}
+
+/* Writes the packet peeked into r->pkt, then takes it out of the socket. */
+static int packet_write(struct relay *r, int fd, const struct origin *o, bool record, size_t n) {
+	char *text = r->pkt + JOURNAL_HEADROOM;
+
+	relay_journal_enter(r);
+	int k = record ? record_entry(r, o, text, n) : datagram_entry(r, o, text, n);
+	relay_journal_leave(r);
+	if (k < 0) {
+		r->stats.journal_errors++;
+		relay_warn(r, k, "writing to the journal failed; will retry");
+		return READ_RETRY;
+	}
+	if (recv(fd, r->pkt, 0, MSG_DONTWAIT | MSG_TRUNC) < 0)
+		return -errno;
+	r->stats.messages++;
+	r->stats.bytes += n;
+	return READ_MORE;
+}
+
+int packet_read_datagrams(int fd, struct relay *r, unsigned max) {
+	for (unsigned i = 0; i < max; i++) {
+		struct ucred cred;
+		if (!relay_journal_ok(r))
+			return READ_RETRY;
+		ssize_t n = pkt_peek(r, fd, &cred);
+		if (n < 0) {
+			if (n != -EAGAIN && n != -EINTR)
+				relay_warn(r, (int)n, "reading a datagram");
+			return READ_MORE;
+		}
+		const struct origin *o = origin_cache_get(&r->origins, &cred, now_usec());
+		int k = packet_write(r, fd, o, false, (size_t)n);
+		if (k != READ_MORE)
+			return k < 0 ? READ_MORE : k;
+	}
+	return READ_MORE;
+}
+
+int packet_read_records(int fd, const struct origin *o, struct relay *r, unsigned max) {
+	for (unsigned i = 0; i < max; i++) {
+		if (!relay_journal_ok(r))
+			return READ_RETRY;
+		ssize_t n = pkt_peek(r, fd, NULL);
+		if (n == -EAGAIN || n == -EINTR)
+			return READ_MORE;
+		if (n < 0)
+			return (int)n;
+		if (n == 0) {
+			if (seqpacket_ended(fd))
+				return READ_END;
+			recv(fd, r->pkt, 0, MSG_DONTWAIT); /* an empty record: nothing to write */
+			continue;
+		}
+		int k = packet_write(r, fd, o, true, (size_t)n);
+		if (k != READ_MORE)
+			return k;
+	}
+	return READ_MORE;
+}

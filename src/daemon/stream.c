@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "journal.h"
+#include "stream.h"
+
+/*
+ * Lines written to the journal before their bytes are taken out of the socket
+ * in one recv(): a crash in between stores up to this many lines twice after
+ * the restart (never loses one), and a line costs 1/CONSUME_LINES of a system
+ * call instead of one.
+ */
+#define CONSUME_LINES 8
+
+/* How far a feed() got: what is stored, and what is taken from the socket. */
+struct feed {
+	char *buf;
+	size_t len;
+	bool eof;
+	const char *eof_name; /* MPSR_LINE_BREAK of a last line without '\n' */
+	size_t stored;        /* buf[0..stored) is in the journal */
+	size_t taken;         /* buf[0..taken) is out of the socket */
+	int journal_error;    /* what the sink said when it took no more, or 0 */
+};
+
+void stream_in_init(struct stream_in *in, int fd) {
+	*in = (struct stream_in){.fd = fd, .fs = {.priority = -1}};
+}
+
+void stream_in_done(struct stream_in *in) {
+	free(in->carry);
+	in->carry = NULL;
+	in->carry_len = 0;
+}
+
+static const char *break_name(enum frame_break b, const char *eof_name) {
+	switch (b) {
+	case FRAME_BREAK_LINE_MAX: return "line-max";
+	case FRAME_BREAK_EOF: return eof_name;
+	default: return NULL;
+	}
+}
+
+/* Takes buf[taken..upto) out of the socket; they were read with MSG_PEEK already. */
+static int take(struct stream_in *in, struct relay *r, struct feed *fd, size_t upto) {
+	while (fd->taken < upto) {
+		ssize_t k = recv(in->fd, fd->buf + fd->taken, upto - fd->taken, MSG_DONTWAIT);
+		if (k <= 0)
+			return k < 0 ? -errno : -EIO;
+		r->stats.bytes += (uint64_t)k;
+		fd->taken += (size_t)k;
+	}
+	return 0;
+}
+
+/* The sink's calls that may wait for journald, marked so that the loop can tell. */
+static int put(struct relay *r, struct line_sink *sink, char *raw, const struct frame *f,
+	       const char *brk) {
+	relay_journal_enter(r);
+	int k = sink->put(sink, raw, f, brk);
+	relay_journal_leave(r);
+	return k;
+}
+
+static int commit(struct relay *r, struct line_sink *sink) {
+	relay_journal_enter(r);
+	int k = sink->commit(sink);
+	relay_journal_leave(r);
+	return k;
+}
+
+static void count_stored(struct relay *r, unsigned lines, unsigned split, unsigned unterminated) {
+	r->stats.messages += lines;
+	r->stats.split += split;
+	r->stats.unterminated += unterminated;
+}
+
+/*
+ * Frames fd->buf and hands every line to the sink, taking stored lines out of
+ * the socket every CONSUME_LINES lines. in->fs follows what is stored. Returns
+ * 0, or a negative errno from the socket; a refusal by journald only stops
+ * the feed (fd->journal_error).
+ */
+static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, struct feed *fd) {
+	struct frame_state st = in->fs;
+	size_t pos = fd->stored;
+	unsigned split = 0, unterminated = 0, since_take = 0;
+	struct frame f;
+	int k;
+
+	for (;;) {
+		struct frame_state next = st;
+		if (!frame_next(fd->buf + pos, fd->len - pos, r->cfg.line_max, fd->eof, &next, &f))
+			break;
+		if (sink->full(sink)) {
+			if ((k = commit(r, sink)) < 0)
+				goto refused;
+			count_stored(r, (unsigned)k, split, unterminated);
+			split = unterminated = 0;
+			fd->stored = pos;
+			in->fs = st;
+		}
+		k = put(r, sink, fd->buf + pos, &f, break_name(f.brk, fd->eof_name));
+		if (k < 0)
+			goto refused;
+		st = next;
+		pos += f.consumed;
+		split += f.brk == FRAME_BREAK_LINE_MAX;
+		unterminated += f.brk == FRAME_BREAK_EOF;
+		if (k == 0)
+			continue;
+		count_stored(r, 1, split, unterminated);
+		split = unterminated = 0;
+		fd->stored = pos;
+		in->fs = st;
+		if (++since_take == CONSUME_LINES && fd->stored > fd->taken) {
+			since_take = 0;
+			if ((k = take(in, r, fd, fd->stored)) < 0)
+				return k;
+		}
+	}
+	if (pos > fd->stored) {
+		if ((k = commit(r, sink)) < 0)
+			goto refused;
+		count_stored(r, (unsigned)k, split, unterminated);
+		fd->stored = pos;
+		in->fs = st;
+	}
+	return 0;
+
+refused:
+	fd->journal_error = k;
+	r->stats.journal_errors++;
+	relay_warn(r, k, "writing to the journal failed; will retry");
+	return 0;
+}
+
+/* Keeps buf[from..to), already out of the socket, for the next read. */
+static int keep(struct stream_in *in, const char *from, size_t n) {
+	if (n == 0) {
+		stream_in_done(in);
+		return 0;
+	}
+	char *p = malloc(n);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, from, n);
+	free(in->carry);
+	in->carry = p;
+	in->carry_len = n;
+	return 0;
+}
+
+/* Writes the unfinished line already taken from the socket, ended for the reason why. */
+static int stream_flush(struct stream_in *in, struct relay *r, struct line_sink *sink,
+			const char *why) {
+	char *buf = r->buf + JOURNAL_HEADROOM;
+
+	if (in->carry_len == 0)
+		return READ_MORE;
+	memcpy(buf, in->carry, in->carry_len);
+	struct feed fd = {
+		.buf = buf,
+		.len = in->carry_len,
+		.eof = true,
+		.eof_name = why,
+		.taken = in->carry_len,
+	};
+	int k = feed(in, r, sink, &fd);
+	if (k < 0)
+		return k;
+	if ((k = keep(in, buf + fd.stored, fd.len - fd.stored)) < 0)
+		return k;
+	if (fd.journal_error)
+		return READ_RETRY;
+	in->fs = (struct frame_state){.priority = -1};
+	return READ_MORE;
+}
+
+int stream_read(struct stream_in *in, struct relay *r, struct line_sink *sink) {
+	char *buf = r->buf + JOURNAL_HEADROOM;
+	size_t cap = r->buf_size - JOURNAL_HEADROOM, have = in->carry_len;
+	int k;
+
+	if (!relay_journal_ok(r))
+		return READ_RETRY;
+	if (have > 0) /* carry is NULL when empty, and memcpy() must not see NULL */
+		memcpy(buf, in->carry, have);
+	ssize_t n = recv(in->fd, buf + have, cap - have, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return READ_MORE;
+	if (n < 0) {
+		/* The connection is gone; what was taken from it still goes to the journal. */
+		int e = -errno;
+		k = stream_flush(in, r, sink, "eof");
+		return k == READ_RETRY ? k : e;
+	}
+
+	struct feed fd = {
+		.buf = buf,
+		.len = have + (size_t)n,
+		.eof = n == 0,
+		.eof_name = "eof",
+		.taken = have,
+	};
+	if ((k = feed(in, r, sink, &fd)) < 0 || (k = take(in, r, &fd, fd.stored)) < 0)
+		return k;
+	if (fd.journal_error == 0 && fd.eof) {
+		stream_in_done(in);
+		return READ_END;
+	}
+	/* An unfinished line that is all the socket holds is taken out, or poll() would spin. */
+	bool drained = (size_t)n < cap - have;
+	if (fd.journal_error == 0 && drained && (k = take(in, r, &fd, fd.len)) < 0)
+		return k;
+	if ((k = keep(in, buf + fd.stored, fd.taken - fd.stored)) < 0)
+		return k;
+	return fd.journal_error ? READ_RETRY : READ_MORE;
+}
+
+int stream_drain(struct stream_in *in, struct relay *r, struct line_sink *sink) {
+	int queued = 0, k = READ_MORE;
+
+	/* What is queued now, at most: a producer that keeps writing must not stall the exit. */
+	if (ioctl(in->fd, FIONREAD, &queued) < 0)
+		queued = 0;
+	uint64_t until = r->stats.bytes + (uint64_t)queued;
+	while (k == READ_MORE && r->stats.bytes < until)
+		k = stream_read(in, r, sink);
+	if (k != READ_MORE)
+		return k;
+	return stream_flush(in, r, sink, "stop");
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stddef.h>
+
+#include "frame.h"
+#include "relay.h"
+#include "sink.h"
+
+/*
+ * Reading a stream producer (SOCK_STREAM) without losing a byte: what it
+ * wrote is read without taking it from the socket (MSG_PEEK), every complete
+ * line goes to a line sink, and only then are those bytes taken out. So a
+ * line is in the kernel or in the journal, never only in this process: a
+ * crash or restart loses nothing. Only an unfinished line that is all the
+ * socket holds is taken out early (into carry), since poll() would report it
+ * readable for ever otherwise.
+ */
+
+/* A stream producer's reading state, kept between reads. */
+struct stream_in {
+	int fd;
+	struct frame_state fs;
+	char *carry; /* bytes of an unfinished line already taken from the socket */
+	size_t carry_len;
+};
+
+void stream_in_init(struct stream_in *in, int fd);
+void stream_in_done(struct stream_in *in);
+
+/* Reads once (at most READ_CHUNK new bytes). Returns STREAM_*, or a negative errno from the socket.
+ */
+int stream_read(struct stream_in *in, struct relay *r, struct line_sink *sink);
+
+/*
+ * Before exit: reads what the producer has written so far (not what it keeps
+ * writing), then writes the unfinished line already taken from the socket,
+ * marked MPSR_LINE_BREAK=stop. Returns like stream_read().
+ */
+int stream_drain(struct stream_in *in, struct relay *r, struct line_sink *sink);

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The stream reader over a real socket pair, with sinks that record what they
+ * are given and refuse when told: what is stored is taken out of the socket,
+ * what is not stays there or in the carry, and nothing is written twice.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "relay.h"
+#include "stream.h"
+
+#define MAX_LINES 64
+
+/* A sink that writes each line at once (like the journal) or gathers them (like jstream). */
+struct test_sink {
+	struct line_sink sink;
+	bool gather;      /* put() gathers; commit() stores */
+	int refuse_after; /* calls that succeed before every call fails; -1: never */
+	char got[MAX_LINES][256];
+	const char *brk[MAX_LINES];
+	int prio[MAX_LINES];
+	unsigned n, pending;
+};
+
+static bool refuse(struct test_sink *t) {
+	if (t->refuse_after < 0)
+		return false;
+	if (t->refuse_after == 0)
+		return true;
+	t->refuse_after--;
+	return false;
+}
+
+static void record(struct test_sink *t, const char *text, size_t len, int prio, const char *brk) {
+	cr_assert_lt(t->n, MAX_LINES);
+	snprintf(t->got[t->n], sizeof(t->got[0]), "%.*s", (int)len, text);
+	t->prio[t->n] = prio;
+	t->brk[t->n++] = brk;
+}
+
+static int t_put(struct line_sink *s, char *raw, const struct frame *f, const char *brk) {
+	struct test_sink *t = (struct test_sink *)s;
+
+	if (!t->gather && refuse(t))
+		return -EAGAIN;
+	record(t, raw + f->start, f->len, f->priority, brk);
+	if (t->gather) {
+		t->pending++;
+		return 0;
+	}
+	return 1;
+}
+
+static bool t_full(const struct line_sink *s) {
+	const struct test_sink *t = (const struct test_sink *)s;
+
+	return t->gather && t->pending == 2; /* tiny batches, so commits come often */
+}
+
+static int t_commit(struct line_sink *s) {
+	struct test_sink *t = (struct test_sink *)s;
+	unsigned k = t->pending;
+
+	t->pending = 0;
+	if (t->gather && refuse(t)) {
+		t->n -= k; /* a refused batch stores nothing */
+		return -EAGAIN;
+	}
+	return (int)k;
+}
+
+static struct test_sink sink(bool gather, int refuse_after) {
+	return (struct test_sink){
+		.sink = {t_put, t_full, t_commit},
+		.gather = gather,
+		.refuse_after = refuse_after,
+	};
+}
+
+static struct relay r;
+static int sv[2];
+static struct stream_in in;
+
+static void setup(void) {
+	struct relay_config cfg = {.line_max = 16, .default_priority = 6, .retry_usec = 1};
+
+	cr_assert_eq(relay_init(&r, &cfg), 0);
+	r.journal_checked = now_usec() + 3600000000ull; /* journald is there for this test */
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	stream_in_init(&in, sv[0]);
+}
+
+static void teardown(void) {
+	stream_in_done(&in);
+	relay_done(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void produce(const char *s) {
+	cr_assert_eq(write(sv[1], s, strlen(s)), (ssize_t)strlen(s));
+}
+
+static int queued(void) {
+	char buf[4096];
+
+	return (int)recv(sv[0], buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+}
+
+TestSuite(stream, .init = setup, .fini = teardown);
+
+Test(stream, stored_lines_are_taken_out_of_the_socket) {
+	struct test_sink t = sink(false, -1);
+
+	produce("one\n<3>two\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.got[0], "one");
+	cr_assert_str_eq(t.got[1], "two");
+	cr_assert_eq(t.prio[1], 3);
+	cr_assert_eq(queued(), -1, "stored lines must be taken out");
+	cr_assert_eq(r.stats.messages, 2);
+	cr_assert_eq(r.stats.bytes, 11);
+}
+
+Test(stream, refused_lines_stay_in_the_socket_and_come_once) {
+	struct test_sink t = sink(false, 1);
+
+	produce("a\nb\nc\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_RETRY);
+	cr_assert_eq(t.n, 1);
+	cr_assert_eq(queued(), 4, "b and c must stay in the socket");
+	t.refuse_after = -1;
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 3);
+	cr_assert_str_eq(t.got[1], "b");
+	cr_assert_str_eq(t.got[2], "c");
+	cr_assert_eq(r.stats.journal_errors, 1);
+}
+
+Test(stream, a_refused_batch_is_written_again_whole) {
+	struct test_sink t = sink(true, 1);
+
+	/* Batches of two: the first is stored, the second refused. */
+	produce("a\nb\nc\nd\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_RETRY);
+	cr_assert_eq(t.n, 2);
+	cr_assert_eq(queued(), 4, "c and d must stay in the socket");
+	t.refuse_after = -1;
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 4);
+	cr_assert_str_eq(t.got[2], "c");
+	cr_assert_str_eq(t.got[3], "d");
+}
+
+Test(stream, an_unfinished_line_waits_and_becomes_one_entry) {
+	struct test_sink t = sink(false, -1);
+
+	produce("<4>hal");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 0);
+	cr_assert_eq(queued(), -1,
+		     "an unfinished line alone must leave the socket (poll would spin)");
+	cr_assert_eq(in.carry_len, 6);
+	produce("f a line\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_str_eq(t.got[0], "half a line");
+	cr_assert_eq(t.prio[0], 4);
+	cr_assert_eq(in.carry_len, 0);
+}
+
+Test(stream, end_of_stream_writes_the_last_line_marked_eof) {
+	struct test_sink t = sink(false, -1);
+
+	produce("done\nno newline");
+	shutdown(sv[1], SHUT_WR);
+	/* The first read may see the bytes without the end; the next sees the end. */
+	int k = READ_MORE;
+	for (int i = 0; i < 3 && k == READ_MORE; i++)
+		k = stream_read(&in, &r, &t.sink);
+	cr_assert_eq(k, READ_END);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.got[1], "no newline");
+	cr_assert_str_eq(t.brk[1], "eof");
+	cr_assert_eq(r.stats.unterminated, 1);
+}
+
+Test(stream, long_lines_are_split_and_counted) {
+	struct test_sink t = sink(false, -1);
+
+	produce("0123456789abcdefXYZ\n"); /* line_max is 16 */
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.got[0], "0123456789abcdef");
+	cr_assert_str_eq(t.brk[0], "line-max");
+	cr_assert_str_eq(t.got[1], "XYZ");
+	cr_assert_eq(r.stats.split, 1);
+}
+
+Test(stream, drain_writes_what_is_queued_and_the_unfinished_line) {
+	struct test_sink t = sink(false, -1);
+
+	produce("x\npart");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	produce("ial\ny\n");
+	cr_assert_eq(stream_drain(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 3);
+	cr_assert_str_eq(t.got[1], "partial");
+	cr_assert_str_eq(t.got[2], "y");
+	produce("late");
+	cr_assert_eq(stream_drain(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 4);
+	cr_assert_str_eq(t.got[3], "late");
+	cr_assert_str_eq(t.brk[3], "stop");
+}
+
+Test(stream, a_reset_connection_still_writes_what_was_taken) {
+	struct test_sink t = sink(false, -1);
+	int pair[2];
+
+	/* A producer that vanishes with bytes unread by it: our recv() sees ECONNRESET. */
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair), 0);
+	struct stream_in in2;
+	stream_in_init(&in2, pair[0]);
+	cr_assert_eq(write(pair[1], "unfinished", 10), 10);
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(write(pair[0], "x", 1), 1); /* unread by the producer: close resets */
+	close(pair[1]);
+	int k = stream_read(&in2, &r, &t.sink);
+	cr_assert(k == READ_END || k == -ECONNRESET, "got %d", k);
+	cr_assert_eq(t.n, 1);
+	cr_assert_str_eq(t.got[0], "unfinished");
+	cr_assert_str_eq(t.brk[0], "eof");
+	stream_in_done(&in2);
+	close(pair[0]);
+}
