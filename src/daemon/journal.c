@@ -34,7 +34,7 @@ static const char *const priority_fields[8] = {
  * a datagram). It blocks while journald's queue is full: the backpressure.
  */
 int journal_write(const struct origin *o, const struct journal_msg *m) {
-	struct iovec iov[4 + ORIGIN_FIELDS + 64];
+	struct iovec iov[4 + ORIGIN_FIELDS_MAX + 64];
 	size_t n = 0;
 	char brk[32];
 
@@ -42,7 +42,7 @@ int journal_write(const struct origin *o, const struct journal_msg *m) {
 	iov[n++] = (struct iovec){m->text - JOURNAL_HEADROOM, m->len + JOURNAL_HEADROOM};
 	iov[n++] = (struct iovec){(char *)priority_fields[m->priority & 7],
 				  STRLEN(FIELD_PRIORITY) + 1};
-	for (size_t i = 0; i < ORIGIN_FIELDS; i++)
+	for (size_t i = 0; i < o->n; i++)
 		iov[n++] = o->iov[i];
 	if (m->identifier_field) {
 		/* Replaces the origin's first field, SYSLOG_IDENTIFIER. */

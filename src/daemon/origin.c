@@ -2,8 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-login.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -19,44 +22,73 @@ static const char *const transport_names[] = {
 };
 
 /* Appends one "FIELD=value" to o->text and points the next iovec at it. */
-static void origin_add(struct origin *o, size_t *used, size_t *n, const char *fmt, ...)
-	_printf_(4, 5);
+static void origin_add(struct origin *o, size_t *used, const char *fmt, ...) _printf_(3, 4);
 
-static void origin_add(struct origin *o, size_t *used, size_t *n, const char *fmt, ...) {
+static void origin_add(struct origin *o, size_t *used, const char *fmt, ...) {
 	va_list ap;
 	size_t room = sizeof(o->text) - *used;
 
+	if (o->n == ORIGIN_FIELDS_MAX || room < 2)
+		return;
 	va_start(ap, fmt);
 	int k = vsnprintf(o->text + *used, room, fmt, ap);
 	va_end(ap);
 	if (k < 0)
-		k = 0;
+		return;
 	if ((size_t)k >= room)
-		k = (int)room - 1; /* truncated; comm is at most 15 bytes, so this never happens */
-	o->iov[*n] = (struct iovec){.iov_base = o->text + *used, .iov_len = (size_t)k};
+		k = (int)room - 1; /* a unit name longer than any seen: cut, not lost */
+	o->iov[o->n++] = (struct iovec){.iov_base = o->text + *used, .iov_len = (size_t)k};
 	*used += (size_t)k + 1;
-	(*n)++;
+}
+
+/* The producer's units, from its cgroup; only what it has. */
+static void origin_add_units(struct origin *o, size_t *used, pid_t pid) {
+	static const struct {
+		const char *field;
+		int (*get)(pid_t, char **);
+	} units[] = {
+		{"MPSR_UNIT", sd_pid_get_unit},
+		{"MPSR_USER_UNIT", sd_pid_get_user_unit},
+		{"MPSR_SLICE", sd_pid_get_slice},
+	};
+
+	if (pid <= 0)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		char *v = NULL;
+		if (units[i].get(pid, &v) >= 0 && v && *v)
+			origin_add(o, used, "%s=%s", units[i].field, v);
+		free(v);
+	}
+}
+
+static void origin_format(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,
+			  enum origin_transport transport, bool units) {
+	size_t used = 0;
+	const char *ident = comm && *comm ? comm : "unknown";
+
+	o->n = 0;
+	origin_add(o, &used, FIELD_SYSLOG_IDENTIFIER "%s", ident);
+	origin_add(o, &used, "SYSLOG_PID=%d", (int)pid);
+	origin_add(o, &used, "MPSR_PID=%d", (int)pid);
+	origin_add(o, &used, "MPSR_UID=%u", (unsigned)uid);
+	origin_add(o, &used, "MPSR_GID=%u", (unsigned)gid);
+	origin_add(o, &used, "MPSR_COMM=%s", ident);
+	origin_add(o, &used, "MPSR_TRANSPORT=%s", transport_names[transport]);
+	if (units)
+		origin_add_units(o, &used, pid);
 }
 
 void origin_init(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,
 		 enum origin_transport transport) {
-	size_t used = 0, n = 0;
-	const char *ident = comm && *comm ? comm : "unknown";
-
-	origin_add(o, &used, &n, FIELD_SYSLOG_IDENTIFIER "%s", ident);
-	origin_add(o, &used, &n, "SYSLOG_PID=%d", (int)pid);
-	origin_add(o, &used, &n, "MPSR_PID=%d", (int)pid);
-	origin_add(o, &used, &n, "MPSR_UID=%u", (unsigned)uid);
-	origin_add(o, &used, &n, "MPSR_GID=%u", (unsigned)gid);
-	origin_add(o, &used, &n, "MPSR_COMM=%s", ident);
-	origin_add(o, &used, &n, "MPSR_TRANSPORT=%s", transport_names[transport]);
+	origin_format(o, pid, uid, gid, comm, transport, false);
 }
 
 void origin_from_cred(struct origin *o, const struct ucred *cred, enum origin_transport transport) {
 	char comm[64] = "";
 
 	origin_read_comm(cred->pid, comm, sizeof(comm));
-	origin_init(o, cred->pid, cred->uid, cred->gid, comm, transport);
+	origin_format(o, cred->pid, cred->uid, cred->gid, comm, transport, true);
 }
 
 int origin_read_comm(pid_t pid, char *buf, size_t size) {

@@ -14,19 +14,24 @@
 
 enum origin_transport { ORIGIN_STREAM, ORIGIN_DATAGRAM, ORIGIN_RECORD };
 
-#define ORIGIN_FIELDS 7
+#define ORIGIN_FIELDS_MAX 10
 
 struct origin {
-	/* SYSLOG_IDENTIFIER, SYSLOG_PID, MPSR_PID/UID/GID/COMM, MPSR_TRANSPORT */
-	struct iovec iov[ORIGIN_FIELDS];
-	char text[224]; /* what iov points into */
+	/*
+	 * SYSLOG_IDENTIFIER and SYSLOG_PID first (a message may replace them with
+	 * what it claims), then MPSR_PID/UID/GID/COMM/TRANSPORT, and the
+	 * producer's MPSR_UNIT, MPSR_USER_UNIT and MPSR_SLICE where it has them.
+	 */
+	struct iovec iov[ORIGIN_FIELDS_MAX];
+	unsigned n;
+	char text[480]; /* what iov points into */
 };
 
 /* Formats the identity fields; comm may be NULL or "" when it cannot be read. */
 void origin_init(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,
 		 enum origin_transport transport);
 
-/* origin_init() with the comm read from /proc now. */
+/* origin_init() with the comm and the units (MPSR_UNIT, ...) read from /proc now. */
 void origin_from_cred(struct origin *o, const struct ucred *cred, enum origin_transport transport);
 
 /* Reads /proc/PID/comm into buf; returns 0 or a negative errno. */

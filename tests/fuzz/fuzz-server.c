@@ -27,7 +27,6 @@
 #include "journal.h"
 #include "log.h"
 #include "loop.h"
-#include "origin.h"
 #include "priority.h"
 #include "record.h"
 #include "server.h"
@@ -103,11 +102,13 @@ int __wrap_sd_journal_sendv(const struct iovec *iov, int n) {
 				if (strlen(breaks[b]) == len && memcmp(breaks[b], v, len) == 0)
 					s->brk = breaks[b];
 			CHECK(s->brk);
+		} else if (!field(&iov[i], "MPSR_", &v, &len) &&
+			   !field(&iov[i], "SYSLOG_IDENTIFIER=", &v, &len) &&
+			   !field(&iov[i], "SYSLOG_PID=", &v, &len)) {
+			s->n_extra++; /* a record's own field: those names are refused there */
 		}
 	}
 	CHECK(s->text && s->priority >= 0);
-	/* Besides those, the producer's identity and the record's own fields. */
-	s->n_extra = (size_t)n - 2 - ORIGIN_FIELDS - (s->brk != NULL);
 	return 0;
 }
 
