@@ -26,3 +26,16 @@
 #define FIELD_PRIORITY          "PRIORITY="
 #define FIELD_SYSLOG_IDENTIFIER "SYSLOG_IDENTIFIER="
 #define FIELD_SYSLOG_FACILITY   "SYSLOG_FACILITY="
+
+/*
+ * What a syslog header gives (see syslog-header.h and mpsr(7)). SYSLOG_PID is
+ * the pid the message claims; MPSR_PID stays the kernel's.
+ */
+#define FIELD_SYSLOG_PID             "SYSLOG_PID="
+#define FIELD_SYSLOG_TIMESTAMP       "SYSLOG_TIMESTAMP="
+#define FIELD_SYSLOG_HOSTNAME        "SYSLOG_HOSTNAME="
+#define FIELD_SYSLOG_MSGID           "SYSLOG_MSGID="
+#define FIELD_SYSLOG_STRUCTURED_DATA "SYSLOG_STRUCTURED_DATA="
+
+/* MPSR_LINE_BREAK's value for a stream message that ended with a NUL, as journald's _LINE_BREAK. */
+#define LINE_BREAK_NUL "nul"

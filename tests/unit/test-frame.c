@@ -11,13 +11,17 @@ struct out {
 	size_t len[16];
 	int prio[16];
 	enum frame_break brk[16];
+	int fac[16];
+	char ident[16][80]; /* copied at once: a later call may change what it points to */
+	char pid[16][16];
 	int n;
 };
 
-static void feed(const char *const *chunks, size_t n_chunks, size_t line_max, struct out *o) {
+/* Chunks are strings; in syslog mode a "\0" in them is written as '~'. */
+static void feed_st(const char *const *chunks, size_t n_chunks, size_t line_max,
+		    struct frame_state st, struct out *o) {
 	char buf[4096];
 	size_t have = 0;
-	struct frame_state st = {.priority = -1};
 	struct frame f;
 
 	memset(o, 0, sizeof(*o));
@@ -26,28 +30,51 @@ static void feed(const char *const *chunks, size_t n_chunks, size_t line_max, st
 		if (!eof) {
 			size_t l = strlen(chunks[c]);
 			memcpy(buf + have, chunks[c], l);
+			for (size_t i = 0; st.syslog && i < l; i++)
+				if (buf[have + i] == '~')
+					buf[have + i] = '\0';
 			have += l;
 		}
 		size_t pos = 0;
 		while (frame_next(buf + pos, have - pos, line_max, eof, &st, &f)) {
 			cr_assert_lt(o->n, 16);
+			cr_assert_gt(f.consumed, 0);
 			memcpy(o->text[o->n], buf + pos + f.start, f.len);
 			o->len[o->n] = f.len;
 			o->prio[o->n] = f.priority;
 			o->brk[o->n] = f.brk;
+			o->fac[o->n] = f.facility;
+			memcpy(o->ident[o->n], f.fields.ident.p ? f.fields.ident.p : "",
+			       f.fields.ident.len);
+			memcpy(o->pid[o->n], f.fields.pid.p ? f.fields.pid.p : "",
+			       f.fields.pid.len);
 			o->n++;
 			pos += f.consumed;
 		}
 		memmove(buf, buf + pos, have - pos);
 		have -= pos;
 	}
-	cr_assert_eq(have, 0, "bytes left over at EOF");
+	/* Only the second byte of a "\n\0" pair may be left, and it ends nothing. */
+	cr_assert(have == 0 || (st.syslog && have == 1 && (buf[0] == '\0' || buf[0] == '\n')),
+		  "bytes left over at EOF");
+}
+
+static void feed(const char *const *chunks, size_t n_chunks, size_t line_max, struct out *o) {
+	feed_st(chunks, n_chunks, line_max, (struct frame_state){.priority = -1}, o);
 }
 
 #define FEED(o, max, ...)                                                                          \
 	do {                                                                                       \
 		const char *ch[] = {__VA_ARGS__};                                                  \
 		feed(ch, sizeof(ch) / sizeof(*ch), max, o);                                        \
+	} while (0)
+
+/* Syslog mode: NUL written as '~'. */
+#define FEED_SYSLOG(o, max, ...)                                                                   \
+	do {                                                                                       \
+		const char *ch[] = {__VA_ARGS__};                                                  \
+		feed_st(ch, sizeof(ch) / sizeof(*ch), max,                                         \
+			(struct frame_state){.priority = -1, .syslog = true}, o);                  \
 	} while (0)
 
 static void expect(const struct out *o, int i, const char *text, int prio, enum frame_break brk) {
@@ -186,4 +213,185 @@ Test(frame, huge_line_bytes_add_up) {
 	cr_assert_eq(pos, sizeof(big));
 	cr_assert_eq(text, 200 * 1024);
 	cr_assert_eq(entries, 5); /* 4 x 48 KiB + 8 KiB */
+}
+
+/* ---- syslog mode ---- */
+
+static void expect_sl(const struct out *o, int i, const char *text, int prio, int fac,
+		      const char *ident, const char *pid, enum frame_break brk) {
+	expect(o, i, text, prio, brk);
+	cr_assert_eq(o->fac[i], fac, "entry %d facility %d, want %d", i, o->fac[i], fac);
+	cr_assert_str_eq(o->ident[i], ident, "entry %d identifier", i);
+	cr_assert_str_eq(o->pid[i], pid, "entry %d pid", i);
+}
+
+Test(frame_syslog, nul_ends_a_message) {
+	struct out o;
+	/* Python's SysLogHandler on a stream socket. */
+	FEED_SYSLOG(&o, 100, "<12>app: one~<11>app: two~");
+	cr_assert_eq(o.n, 2);
+	expect_sl(&o, 0, "one", 4, 1, "app", "", FRAME_BREAK_NUL);
+	expect_sl(&o, 1, "two", 3, 1, "app", "", FRAME_BREAK_NUL);
+}
+
+Test(frame_syslog, newline_then_nul_is_one_terminator) {
+	struct out o;
+	FEED_SYSLOG(&o, 100,
+		    "<134>Nov 25 19:17:04 app[382]: one\n~<134>Nov 25 19:17:05 app[382]: two\n~");
+	cr_assert_eq(o.n, 2);
+	expect_sl(&o, 0, "one", 6, 16, "app", "382", FRAME_BREAK_NONE);
+	expect_sl(&o, 1, "two", 6, 16, "app", "382", FRAME_BREAK_NONE);
+}
+
+Test(frame_syslog, nul_then_newline_is_one_terminator) {
+	struct out o;
+	FEED_SYSLOG(&o, 100, "a~\nb~");
+	cr_assert_eq(o.n, 2);
+	expect_sl(&o, 0, "a", -1, -1, "", "", FRAME_BREAK_NUL);
+	expect_sl(&o, 1, "b", -1, -1, "", "", FRAME_BREAK_NUL);
+}
+
+Test(frame_syslog, pair_split_over_reads) {
+	struct out o;
+	FEED_SYSLOG(&o, 100, "a\n", "~", "b\n", "~");
+	cr_assert_eq(o.n, 2);
+	expect_sl(&o, 0, "a", -1, -1, "", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 1, "b", -1, -1, "", "", FRAME_BREAK_NONE);
+}
+
+Test(frame_syslog, a_message_is_not_held_back_for_the_pair) {
+	struct frame_state st = {.priority = -1, .syslog = true};
+	struct frame f;
+
+	cr_assert(frame_next("<13>app: a\n", 11, 100, false, &st, &f));
+	cr_assert_eq(f.consumed, 11);
+	cr_assert_eq(f.brk, FRAME_BREAK_NONE);
+	/* The NUL alone: nothing to give yet, and nothing taken. */
+	cr_assert_not(frame_next("\0", 1, 100, false, &st, &f));
+	cr_assert_not(frame_next("\0", 1, 100, true, &st, &f));
+	/* With the next message, the NUL goes with it. */
+	cr_assert(frame_next("\0b\0", 3, 100, false, &st, &f));
+	cr_assert_eq(f.consumed, 3);
+	cr_assert_eq(f.start, 1);
+	cr_assert_eq(f.len, 1);
+	cr_assert_eq(f.brk, FRAME_BREAK_NUL);
+}
+
+Test(frame_syslog, repeated_terminators_are_empty_messages) {
+	struct out o;
+	FEED_SYSLOG(&o, 100, "a\n\nb~~c\n~\n");
+	cr_assert_eq(o.n, 6);
+	expect_sl(&o, 0, "a", -1, -1, "", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 1, "", -1, -1, "", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 2, "b", -1, -1, "", "", FRAME_BREAK_NUL);
+	expect_sl(&o, 3, "", -1, -1, "", "", FRAME_BREAK_NUL);
+	expect_sl(&o, 4, "c", -1, -1, "", "", FRAME_BREAK_NONE);
+	/* "\n~" paired; the last '\n' ends an empty message of its own. */
+	expect_sl(&o, 5, "", -1, -1, "", "", FRAME_BREAK_NONE);
+}
+
+Test(frame_syslog, lines_mode_keeps_nul_in_the_text) {
+	struct out o;
+	FEED(&o, 100, "<12>a~b\n");
+	cr_assert_eq(o.n, 1);
+	expect(&o, 0, "<12>a~b", -1, FRAME_BREAK_NONE);
+}
+
+Test(frame_syslog, octet_counting) {
+	struct out o;
+	/* logger --octet-count: no terminator; the count is all that ends a message. */
+	FEED_SYSLOG(&o, 100, "30 <13>Nov 25 19:17:04 myapp: msg", "14 <14>app: a\nb~c",
+		    "7 <9>x\n\n\n");
+	cr_assert_eq(o.n, 3);
+	expect_sl(&o, 0, "msg", 5, 1, "myapp", "", FRAME_BREAK_NONE);
+	cr_assert_arr_eq(o.text[1], "a\nb\0c", 5);
+	expect_sl(&o, 2, "x\n\n\n", 1, 1, "", "", FRAME_BREAK_NONE);
+}
+
+Test(frame_syslog, octet_count_split_over_reads) {
+	struct out o;
+	FEED_SYSLOG(&o, 100, "1", "1 ", "<1", "3>a", "pp: xy", "12 <13>a: bc");
+	cr_assert_eq(o.n, 2);
+	expect_sl(&o, 0, "xy", 5, 1, "app", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 1, "bc", 5, 1, "a", "", FRAME_BREAK_EOF);
+}
+
+Test(frame_syslog, numbers_that_are_no_octet_count_stay_text) {
+	struct out o;
+	FEED_SYSLOG(&o, 100, "12 apples\n", "5 <b>\n", "07 <13>x\n", "1234567890 <13>x\n",
+		    "3 <13>x\n", "4 <1000>\n");
+	cr_assert_eq(o.n, 6);
+	expect_sl(&o, 0, "12 apples", -1, -1, "", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 1, "5 <b>", -1, -1, "", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 2, "07 <13>x", -1, -1, "", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 3, "1234567890 <13>x", -1, -1, "", "", FRAME_BREAK_NONE);
+	/* A count too small to hold its own "<PRI>" is no count. */
+	expect_sl(&o, 4, "3 <13>x", -1, -1, "", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 5, "4 <1000>", -1, -1, "", "", FRAME_BREAK_NONE);
+}
+
+Test(frame_syslog, octet_count_beyond_line_max_is_split_not_lost) {
+	struct out o;
+	FEED_SYSLOG(&o, 10, "22 <13>app: 0123456789abc", "x\n");
+	cr_assert_eq(o.n, 4);
+	expect_sl(&o, 0, "0", 5, 1, "app", "", FRAME_BREAK_LINE_MAX);
+	expect_sl(&o, 1, "123456789a", 5, 1, "app", "", FRAME_BREAK_LINE_MAX);
+	expect_sl(&o, 2, "bc", 5, 1, "app", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 3, "x", -1, -1, "", "", FRAME_BREAK_NONE);
+}
+
+Test(frame_syslog, octet_count_cut_short_by_eof) {
+	struct out o;
+	FEED_SYSLOG(&o, 100, "40 <13>app: ab");
+	cr_assert_eq(o.n, 1);
+	expect_sl(&o, 0, "ab", 5, 1, "app", "", FRAME_BREAK_EOF);
+}
+
+Test(frame_syslog, split_line_carries_priority_facility_and_identifier) {
+	struct out o;
+	FEED_SYSLOG(&o, 40, "<30>Nov  5 09:07:04 sshd[382]: 0123456789abcdefghijklmnopqrstuvwxyz~");
+	cr_assert_eq(o.n, 2);
+	/* line_max counts the message as written, header included. */
+	expect_sl(&o, 0, "012345678", 6, 3, "sshd", "382", FRAME_BREAK_LINE_MAX);
+	expect_sl(&o, 1, "9abcdefghijklmnopqrstuvwxyz", 6, 3, "sshd", "382", FRAME_BREAK_NUL);
+}
+
+Test(frame_syslog, sd_daemon_prefix_and_plain_lines) {
+	struct out o;
+	FEED_SYSLOG(&o, 100, "<4>disk: full\nplain: text\n<9>x\n<999>y\n");
+	cr_assert_eq(o.n, 4);
+	expect_sl(&o, 0, "disk: full", 4, -1, "", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 1, "plain: text", -1, -1, "", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 2, "x", 1, 1, "", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 3, "<999>y", -1, -1, "", "", FRAME_BREAK_NONE);
+}
+
+Test(frame_syslog, header_split_over_reads) {
+	struct out o;
+	FEED_SYSLOG(&o, 100, "<1", "55>Nov 25 19:1", "7:04 myapp: m", "sg\n");
+	cr_assert_eq(o.n, 1);
+	expect_sl(&o, 0, "msg", 3, 19, "myapp", "", FRAME_BREAK_NONE);
+}
+
+Test(frame_syslog, rfc5424_fields_point_into_the_buffer) {
+	const char m[] = "<13>1 2026-11-25T19:17:04.65+00:00 host myapp - MID [x@1 a=\"1\"] msg\n";
+	struct frame_state st = {.priority = -1, .syslog = true};
+	struct frame f;
+
+	cr_assert(frame_next(m, sizeof(m) - 1, 100, false, &st, &f));
+	cr_assert_eq(f.consumed, sizeof(m) - 1);
+	cr_assert_eq(f.len, 3);
+	cr_assert_arr_eq(m + f.start, "msg", 3);
+	cr_assert_eq(f.fields.hostname.p, m + 35);
+	cr_assert_eq(f.fields.sd.len, strlen("[x@1 a=\"1\"]"));
+	cr_assert_eq(f.fields.msgid.len, 3);
+}
+
+Test(frame_syslog, no_prefix_reads_no_header) {
+	struct out o;
+	const char *ch[] = {"<13>app: x~"};
+	feed_st(ch, 1, 100, (struct frame_state){.priority = -1, .syslog = true, .no_prefix = true},
+		&o);
+	cr_assert_eq(o.n, 1);
+	expect_sl(&o, 0, "<13>app: x", -1, -1, "", "", FRAME_BREAK_NUL);
 }

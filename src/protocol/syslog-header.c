@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdbool.h>
+#include <string.h>
+
+#include "syslog-header.h"
+
+/* RFC 5424 field limits (section 6). */
+#define HOSTNAME_MAX 255
+#define APP_NAME_MAX 48
+#define PROCID_MAX   128
+#define MSGID_MAX    32
+#define SD_NAME_MAX  32
+/* More digits than any pid_t has are no process id. */
+#define PID_DIGITS_MAX 10
+
+static bool is_digit(char c) {
+	return c >= '0' && c <= '9';
+}
+
+/* journald's notion of whitespace around a tag. */
+static bool is_blank(char c) {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static struct span span_of(const char *buf, size_t from, size_t to) {
+	return (struct span){buf + from, to - from};
+}
+
+static bool all_digits(const char *p, size_t n) {
+	for (size_t i = 0; i < n; i++)
+		if (!is_digit(p[i]))
+			return false;
+	return n > 0;
+}
+
+size_t syslog_pri(const char *buf, size_t len, int *pri) {
+	size_t i = 1;
+	int v = 0;
+
+	if (len < 3 || buf[0] != '<')
+		return 0;
+	/* RFC 5424: no leading zeros, so "<0>" is the only PRI starting with 0. */
+	if (buf[1] == '0')
+		return len >= 3 && buf[2] == '>' ? (*pri = 0, 3) : 0;
+	while (i < len && i <= 3 && is_digit(buf[i]))
+		v = v * 10 + (buf[i++] - '0');
+	if (i == 1 || i >= len || buf[i] != '>' || v > 191)
+		return 0;
+	*pri = v;
+	return i + 1;
+}
+
+/*
+ * Field by field: a plain line's whole cost is this, and a struct assignment
+ * may become a slow string instruction.
+ */
+static void clear_fields(struct syslog_fields *f) {
+	f->ident = f->pid = f->timestamp = f->hostname = f->msgid = f->sd = (struct span){0};
+}
+
+/* ---- RFC 3164 ---- */
+
+static bool is_month(const char *p) {
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+	for (size_t i = 0; i < sizeof(months) - 1; i += 3)
+		if (memcmp(p, months + i, 3) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Length of "Mmm dd hh:mm:ss " at buf[0..len), 16, or 0. Like journald, the
+ * first digit of each number may be a space (syslog(3) pads the day so);
+ * unlike it, the month must be one: the date is what tells a syslog header
+ * from an sd-daemon "<N>" followed by text.
+ */
+static size_t date_3164(const char *buf, size_t len) {
+	static const char shape[] = "Mmm _d _d:_d:_d ";
+
+	if (len < sizeof(shape) - 1 || !is_month(buf))
+		return 0;
+	for (size_t i = 3; i < sizeof(shape) - 1; i++) {
+		char c = buf[i];
+		switch (shape[i]) {
+		case '_':
+			if (c != ' ' && !is_digit(c))
+				return 0;
+			break;
+		case 'd':
+			if (!is_digit(c))
+				return 0;
+			break;
+		default:
+			if (c != shape[i])
+				return 0;
+		}
+	}
+	return sizeof(shape) - 1;
+}
+
+/*
+ * "TAG:" or "TAG[PID]:" at buf[p..len), as journald finds it: after any
+ * blanks, the first blank-free token, if it ends in ':'. The bracketed part
+ * is split off only when it is a number; otherwise it stays part of the
+ * identifier ("worker[a]"), so nothing the client wrote is lost. An empty
+ * identifier is no identifier. Returns the offset after the tag and one blank,
+ * or p when there is no tag.
+ */
+static size_t tag_3164(const char *buf, size_t len, size_t p, struct syslog_fields *f) {
+	size_t q = p, e;
+
+	while (q < len && is_blank(buf[q]))
+		q++;
+	for (e = q; e < len && !is_blank(buf[e]);)
+		e++;
+	if (e == q || buf[e - 1] != ':')
+		return p;
+
+	size_t end = e - 1; /* the tag is buf[q..end) */
+	if (end > q && buf[end - 1] == ']') {
+		size_t k = end - 1;
+		while (k > q && buf[k] != '[')
+			k--;
+		size_t n = end - 1 - (k + 1);
+		if (buf[k] == '[' && n <= PID_DIGITS_MAX && all_digits(buf + k + 1, n)) {
+			f->pid = span_of(buf, k + 1, end - 1);
+			end = k;
+		}
+	}
+	if (end == q) {
+		f->pid = (struct span){0};
+		return p;
+	}
+	f->ident = span_of(buf, q, end);
+	return e < len && is_blank(buf[e]) ? e + 1 : e;
+}
+
+/* ---- RFC 5424 ---- */
+
+/*
+ * Matches buf[*p..len) against shape[0..n), where 'd' is a digit and anything
+ * else itself; advances *p on success.
+ */
+#define match(buf, len, p, shape) match_n(buf, len, p, shape, sizeof(shape) - 1)
+static bool match_n(const char *buf, size_t len, size_t *p, const char *shape, size_t n) {
+	if (len - *p < n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (shape[i] == 'd' ? !is_digit(buf[*p + i]) : buf[*p + i] != shape[i])
+			return false;
+	*p += n;
+	return true;
+}
+
+/* FULL-DATE "T" FULL-TIME of RFC 5424 (RFC 3339 with at most 6 fraction digits). */
+static bool timestamp_5424(const char *buf, size_t len, size_t *p) {
+	size_t q = *p;
+
+	if (!match(buf, len, &q, "dddd-dd-ddTdd:dd:dd"))
+		return false;
+	if (q < len && buf[q] == '.') {
+		size_t d = ++q;
+		while (q < len && q - d < 7 && is_digit(buf[q]))
+			q++;
+		if (q == d || q - d > 6)
+			return false;
+	}
+	if (q < len && buf[q] == 'Z') {
+		q++;
+	} else {
+		if (q >= len || (buf[q] != '+' && buf[q] != '-'))
+			return false;
+		q++;
+		if (!match(buf, len, &q, "dd:dd"))
+			return false;
+	}
+	*p = q;
+	return true;
+}
+
+/* A header field: 1..max printable US-ASCII bytes up to a space. "-" is nil. */
+static bool token_5424(const char *buf, size_t len, size_t *p, size_t max, struct span *out) {
+	size_t q = *p;
+
+	while (q < len && buf[q] > 32 && buf[q] < 127 && q - *p < max + 1)
+		q++;
+	if (q == *p || q - *p > max || q >= len || buf[q] != ' ')
+		return false;
+	if (!(q - *p == 1 && buf[*p] == '-'))
+		*out = span_of(buf, *p, q);
+	*p = q + 1;
+	return true;
+}
+
+static bool sd_name_char(char c) {
+	return c > 32 && c < 127 && c != '=' && c != ']' && c != '"';
+}
+
+/* SD-NAME: 1..32 bytes. */
+static bool sd_name(const char *buf, size_t len, size_t *p) {
+	size_t q = *p;
+
+	while (q < len && q - *p <= SD_NAME_MAX && sd_name_char(buf[q]))
+		q++;
+	if (q == *p || q - *p > SD_NAME_MAX)
+		return false;
+	*p = q;
+	return true;
+}
+
+/*
+ * PARAM-VALUE between quotes, with '"', '\' and ']' escaped by '\'. A
+ * backslash before anything else is itself (RFC 5424 section 6.3.3); an
+ * unescaped ']' is taken as itself too, since the quotes delimit the value.
+ */
+static bool sd_value(const char *buf, size_t len, size_t *p) {
+	size_t q = *p;
+
+	if (q >= len || buf[q] != '"')
+		return false;
+	for (q++; q < len; q++) {
+		if (buf[q] == '"') {
+			*p = q + 1;
+			return true;
+		}
+		if (buf[q] == '\\' && q + 1 < len &&
+		    (buf[q + 1] == '"' || buf[q + 1] == '\\' || buf[q + 1] == ']'))
+			q++;
+	}
+	return false;
+}
+
+/* One SD-ELEMENT: "[" SD-ID *(SP PARAM-NAME "=" PARAM-VALUE) "]". */
+static bool sd_element(const char *buf, size_t len, size_t *p) {
+	size_t q = *p;
+
+	if (q >= len || buf[q++] != '[' || !sd_name(buf, len, &q))
+		return false;
+	while (q < len && buf[q] == ' ') {
+		q++;
+		if (!sd_name(buf, len, &q) || q >= len || buf[q++] != '=' ||
+		    !sd_value(buf, len, &q))
+			return false;
+	}
+	if (q >= len || buf[q] != ']')
+		return false;
+	*p = q + 1;
+	return true;
+}
+
+/*
+ * The header after "<PRI>" at buf[p..len): "1 TIMESTAMP HOSTNAME APP-NAME
+ * PROCID MSGID SD [SP MSG]". All or nothing: a header that breaks any rule is
+ * not RFC 5424, and the message is read as RFC 3164 (or "<N>") instead.
+ */
+static bool parse_5424(const char *buf, size_t len, size_t p, struct syslog_header *h) {
+	struct syslog_fields f = {0};
+	struct span procid = {0};
+	size_t q = p;
+
+	if (!match(buf, len, &q, "1 "))
+		return false;
+	if (q < len && buf[q] == '-')
+		q++;
+	else if (timestamp_5424(buf, len, &q))
+		f.timestamp = span_of(buf, p + 2, q);
+	else
+		return false;
+	if (q >= len || buf[q++] != ' ')
+		return false;
+	if (!token_5424(buf, len, &q, HOSTNAME_MAX, &f.hostname) ||
+	    !token_5424(buf, len, &q, APP_NAME_MAX, &f.ident) ||
+	    !token_5424(buf, len, &q, PROCID_MAX, &procid) ||
+	    !token_5424(buf, len, &q, MSGID_MAX, &f.msgid))
+		return false;
+	/* SYSLOG_PID is a number; a PROCID that is not one is no process id. */
+	if (procid.len <= PID_DIGITS_MAX && all_digits(procid.p, procid.len))
+		f.pid = procid;
+
+	size_t sd = q;
+	if (q < len && buf[q] == '-')
+		q++;
+	else if (!sd_element(buf, len, &q))
+		return false;
+	else
+		while (sd_element(buf, len, &q))
+			;
+	if (buf[sd] != '-')
+		f.sd = span_of(buf, sd, q);
+
+	if (q < len && buf[q++] != ' ')
+		return false;
+	if (len - q >= 3 && memcmp(buf + q, "\xef\xbb\xbf", 3) == 0)
+		q += 3;
+	h->fields = f;
+	h->text = q;
+	return true;
+}
+
+void syslog_parse(const char *buf, size_t len, struct syslog_header *h) {
+	int pri;
+	size_t p = syslog_pri(buf, len, &pri);
+
+	h->priority = -1;
+	h->facility = -1;
+	h->text = 0;
+	clear_fields(&h->fields);
+	if (p == 0)
+		return;
+	if (parse_5424(buf, len, p, h)) {
+		h->priority = pri & 7;
+		h->facility = pri >> 3;
+		return;
+	}
+
+	size_t date = date_3164(buf + p, len - p);
+	if (date > 0)
+		h->fields.timestamp = span_of(buf, p, p + date - 1);
+	else if (pri < 8) {
+		/* sd-daemon's "<N>": the rest is the text, whatever it looks like. */
+		h->priority = pri;
+		h->text = p;
+		return;
+	}
+	h->priority = pri & 7;
+	h->facility = pri >> 3;
+	h->text = tag_3164(buf, len, p + date, &h->fields);
+}

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Syslog headers: the RFCs' own examples, and the bytes real clients send.
+ *
+ * What the clients send, read from their sources:
+ * - util-linux logger(1): "<PRI>Mmm dd hh:mm:ss TAG: MSG" by default (no
+ *   hostname on a local socket), "<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD
+ *   MSG" with --rfc5424, "LEN SP" in front with --octet-count.
+ * - glibc syslog(3) (misc/syslog.c): "<PRI>" then strftime's "%h %e %T " (the
+ *   day space-padded), then "TAG: " or "TAG[PID]: " and the text, no newline;
+ *   on a datagram socket that is the whole datagram, on a stream socket (its
+ *   fallback when the datagram connect fails) the terminating NUL is sent too.
+ * - CPython's logging.handlers.SysLogHandler: "<PRI>" + ident + the formatted
+ *   record + "\0" (append_nul, on by default), no date and no newline; for a
+ *   Unix socket it tries a datagram socket first and falls back to a stream.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "syslog-header.h"
+
+/* What a message must give; NULL for a field that must be absent. */
+struct want {
+	int priority, facility;
+	const char *ident, *pid, *timestamp, *hostname, *msgid, *sd;
+	const char *text;
+};
+
+static void span_is(const char *name, struct span s, const char *want) {
+	if (!want) {
+		cr_assert_eq(s.len, 0, "%s: want none, got \"%.*s\"", name, (int)s.len, s.p);
+		return;
+	}
+	cr_assert_eq(s.len, strlen(want), "%s: want \"%s\", got \"%.*s\"", name, want, (int)s.len,
+		     s.p ? s.p : "");
+	cr_assert_arr_eq(s.p, want, s.len, "%s: want \"%s\"", name, want);
+}
+
+static void check_len(const char *msg, size_t len, struct want w) {
+	struct syslog_header h;
+
+	syslog_parse(msg, len, &h);
+	cr_assert_eq(h.priority, w.priority, "priority %d, want %d", h.priority, w.priority);
+	cr_assert_eq(h.facility, w.facility, "facility %d, want %d", h.facility, w.facility);
+	span_is("identifier", h.fields.ident, w.ident);
+	span_is("pid", h.fields.pid, w.pid);
+	span_is("timestamp", h.fields.timestamp, w.timestamp);
+	span_is("hostname", h.fields.hostname, w.hostname);
+	span_is("msgid", h.fields.msgid, w.msgid);
+	span_is("structured data", h.fields.sd, w.sd);
+	cr_assert_leq(h.text, len);
+	cr_assert_eq(len - h.text, strlen(w.text), "text \"%.*s\", want \"%s\"",
+		     (int)(len - h.text), msg + h.text, w.text);
+	cr_assert_arr_eq(msg + h.text, w.text, len - h.text);
+}
+
+static void check(const char *msg, struct want w) {
+	check_len(msg, strlen(msg), w);
+}
+
+/* ---- today's meanings ---- */
+
+Test(syslog, no_angle_bracket_is_text_untouched) {
+	check("foo: bar", (struct want){-1, -1, .text = "foo: bar"});
+	check("Nov 25 19:17:04 myapp: msg",
+	      (struct want){-1, -1, .text = "Nov 25 19:17:04 myapp: msg"});
+	check("", (struct want){-1, -1, .text = ""});
+}
+
+Test(syslog, sd_daemon_prefix_alone_is_priority_only) {
+	check("<4>disk: full", (struct want){4, -1, .text = "disk: full"});
+	check("<0>", (struct want){0, -1, .text = ""});
+	check("<7>debug [1]: x", (struct want){7, -1, .text = "debug [1]: x"});
+	/* "1 " is RFC 5424's version only with a whole header after it. */
+	check("<6>1 apple fell", (struct want){6, -1, .text = "1 apple fell"});
+}
+
+Test(syslog, low_pri_with_a_date_is_syslog) {
+	check("<4>Nov 25 19:17:04 myapp: msg",
+	      (struct want){4, 0, .ident = "myapp", .timestamp = "Nov 25 19:17:04", .text = "msg"});
+}
+
+Test(syslog, pri_above_7_without_header_keeps_text) {
+	check("<9>x", (struct want){1, 1, .text = "x"});
+	check("<191>x", (struct want){7, 23, .text = "x"});
+	check("<13>hello world", (struct want){5, 1, .text = "hello world"});
+}
+
+Test(syslog, invalid_pri_stays_text) {
+	static const char *const bad[] = {"<999>x", "<192>x", "<00>x", "<013>x", "<1234>x",
+					  "<>x",    "<a>x",   "<3",    "<",      "<-1>x"};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		check(bad[i], (struct want){-1, -1, .text = bad[i]});
+}
+
+/* ---- RFC 3164 as clients send it ---- */
+
+Test(syslog, logger_default) {
+	check("<155>Nov 25 19:17:04 myapp: msg",
+	      (struct want){3, 19, .ident = "myapp", .timestamp = "Nov 25 19:17:04",
+			    .text = "msg"});
+}
+
+Test(syslog, glibc_syslog_with_pid_and_padded_day) {
+	check("<30>Nov  5 09:07:04 sshd[382]: Accepted key",
+	      (struct want){6, 3, .ident = "sshd", .pid = "382", .timestamp = "Nov  5 09:07:04",
+			    .text = "Accepted key"});
+}
+
+Test(syslog, python_handler_without_date) {
+	check("<12>app: one", (struct want){4, 1, .ident = "app", .text = "one"});
+	check("<14>just text", (struct want){6, 1, .text = "just text"});
+}
+
+Test(syslog, identifier_rules) {
+	/* Only the first whitespace-free token, and only if it ends in ':'. */
+	check("<13>a b: c", (struct want){5, 1, .text = "a b: c"});
+	/* Blanks before the tag are skipped, one blank after it. */
+	check("<13>  app:  two", (struct want){5, 1, .ident = "app", .text = " two"});
+	check("<13>app:", (struct want){5, 1, .ident = "app", .text = ""});
+	/* Brackets that are no number stay in the identifier. */
+	check("<13>worker[a]: x", (struct want){5, 1, .ident = "worker[a]", .text = "x"});
+	check("<13>w[12345678901]: x", (struct want){5, 1, .ident = "w[12345678901]", .text = "x"});
+	/* No identifier, no tag: an empty one is not taken. */
+	check("<13>[12]: x", (struct want){5, 1, .text = "[12]: x"});
+	check("<13>: x", (struct want){5, 1, .text = ": x"});
+	check("<13>a[1]b: x", (struct want){5, 1, .ident = "a[1]b", .text = "x"});
+}
+
+Test(syslog, date_must_be_whole_with_a_real_month) {
+	check("<13>Nov 25 19:17:04", (struct want){5, 1, .text = "Nov 25 19:17:04"});
+	check("<13>Abc 25 19:17:04 app: m", (struct want){5, 1, .text = "Abc 25 19:17:04 app: m"});
+	check("<4>Nov 25 19:17 app: m", (struct want){4, -1, .text = "Nov 25 19:17 app: m"});
+}
+
+/* RFC 3164 section 5.4. Their hostnames are not looked for, as journald does not. */
+Test(syslog, rfc3164_examples) {
+	check("<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
+	      (struct want){2, 4, .timestamp = "Oct 11 22:14:15",
+			    .text = "mymachine su: 'su root' failed for lonvick on /dev/pts/8"});
+	check("<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!",
+	      (struct want){5, 1, .timestamp = "Feb  5 17:32:18",
+			    .text = "10.0.0.99 Use the BFG!"});
+	check("<165>Aug 24 05:34:00 CST 1987 mymachine myproc[10]: %% It's time to make the "
+	      "do-nuts.  %%  Ingredients: Mix=OK, Jam=OK",
+	      (struct want){5, 20, .timestamp = "Aug 24 05:34:00",
+			    .text = "CST 1987 mymachine myproc[10]: %% It's time to make the "
+				    "do-nuts.  %%  Ingredients: Mix=OK, Jam=OK"});
+	/* PRI 0 and no date right after it: the sd-daemon reading wins. */
+	check("<0>1990 Oct 22 10:52:01 TZ-6 scapegoat.dmz.example.org 10.1.2.3 sched[0]: "
+	      "That's All Folks!",
+	      (struct want){0, -1,
+			    .text = "1990 Oct 22 10:52:01 TZ-6 scapegoat.dmz.example.org 10.1.2.3 "
+				    "sched[0]: That's All Folks!"});
+}
+
+/* ---- RFC 5424 ---- */
+
+Test(syslog, logger_rfc5424) {
+	check("<13>1 2026-11-25T19:17:04.65+00:00 host myapp - MID [timeQuality tzKnown=\"1\" "
+	      "isSynced=\"0\"] msg",
+	      (struct want){5, 1, .ident = "myapp", .timestamp = "2026-11-25T19:17:04.65+00:00",
+			    .hostname = "host", .msgid = "MID",
+			    .sd = "[timeQuality tzKnown=\"1\" isSynced=\"0\"]", .text = "msg"});
+}
+
+/* RFC 5424 section 6.5, examples 1 to 4. */
+Test(syslog, rfc5424_examples) {
+	check("<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - "
+	      "\xef\xbb\xbf'su root' failed for lonvick on /dev/pts/8",
+	      (struct want){2, 4, .ident = "su", .timestamp = "2003-10-11T22:14:15.003Z",
+			    .hostname = "mymachine.example.com", .msgid = "ID47",
+			    .text = "'su root' failed for lonvick on /dev/pts/8"});
+	check("<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to "
+	      "make the do-nuts.",
+	      (struct want){5, 20, .ident = "myproc", .pid = "8710",
+			    .timestamp = "2003-08-24T05:14:15.000003-07:00",
+			    .hostname = "192.0.2.1", .text = "%% It's time to make the do-nuts."});
+	check("<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
+	      "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"] "
+	      "\xef\xbb\xbf"
+	      "An application event log entry...",
+	      (struct want){5, 20, .ident = "evntslog", .timestamp = "2003-10-11T22:14:15.003Z",
+			    .hostname = "mymachine.example.com", .msgid = "ID47",
+			    .sd = "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\" "
+				  "eventID=\"1011\"]",
+			    .text = "An application event log entry..."});
+	check("<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
+	      "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"]"
+	      "[examplePriority@32473 class=\"high\"]",
+	      (struct want){5, 20, .ident = "evntslog", .timestamp = "2003-10-11T22:14:15.003Z",
+			    .hostname = "mymachine.example.com", .msgid = "ID47",
+			    .sd = "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\" "
+				  "eventID=\"1011\"][examplePriority@32473 class=\"high\"]",
+			    .text = ""});
+}
+
+Test(syslog, rfc5424_nil_values_and_escapes) {
+	check("<14>1 - - - - - -", (struct want){6, 1, .text = ""});
+	check("<14>1 - - - - - - x", (struct want){6, 1, .text = "x"});
+	check("<14>1 - h a 77 - [id k=\"a\\\"b\\\\c\\]d]e\"] x",
+	      (struct want){6, 1, .ident = "a", .pid = "77", .hostname = "h",
+			    .sd = "[id k=\"a\\\"b\\\\c\\]d]e\"]", .text = "x"});
+	/* A PROCID that is no number is no pid. */
+	check("<14>1 - - app worker-1 - - x", (struct want){6, 1, .ident = "app", .text = "x"});
+	/* The BOM is dropped only right before MSG, once. */
+	check("<14>1 - - - - - - a\xef\xbb\xbf", (struct want){6, 1, .text = "a\xef\xbb\xbf"});
+}
+
+Test(syslog, broken_rfc5424_is_read_as_rfc3164) {
+	/* A bad timestamp, a missing field, an unclosed element, no space before MSG. */
+	check("<14>1 2003-10-11 host app - - - x",
+	      (struct want){6, 1, .text = "1 2003-10-11 host app - - - x"});
+	check("<14>1 - host app - -", (struct want){6, 1, .text = "1 - host app - -"});
+	check("<14>1 - - - - - [id k=\"v\" x",
+	      (struct want){6, 1, .text = "1 - - - - - [id k=\"v\" x"});
+	check("<14>1 - - - - - -x", (struct want){6, 1, .text = "1 - - - - - -x"});
+	/* APP-NAME is at most 48 bytes. */
+	check("<14>1 - - aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa - - - x",
+	      (struct want){
+		      6, 1,
+		      .text = "1 - - aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa - - - x"});
+	/* With PRI 0..7 a broken header leaves the sd-daemon reading. */
+	check("<3>1 - h", (struct want){3, -1, .text = "1 - h"});
+}
+
+Test(syslog, stays_inside_len_and_reads_any_byte) {
+	static const char m[] = "<13>app: a\0b";
+	struct syslog_header h;
+
+	syslog_parse(m, sizeof(m) - 1, &h);
+	span_is("identifier", h.fields.ident, "app");
+	cr_assert_eq(h.text, 9);
+	/* A length that ends inside the date: no date, and nothing read past it. */
+	syslog_parse("<13>Nov 25 19:17:04 x: y", 10, &h);
+	cr_assert_eq(h.priority, 5);
+	cr_assert_eq(h.fields.timestamp.len, 0);
+	cr_assert_eq(h.text, 4);
+	syslog_parse("<13", 3, &h);
+	cr_assert_eq(h.priority, -1);
+}
