@@ -149,7 +149,7 @@ int conns_add(struct conns *cs, int fd, int type, const char *stored_name) {
 	}
 	*c = (struct conn){.set = cs, .fd = fd, .type = type};
 	c->job = (struct job){.run = conn_run, .done = conn_done};
-	stream_in_init(&c->in, fd);
+	stream_in_init(&c->in, fd, true);
 	/* Taken once: the kernel's word on who connected, not the producer's. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 		log_limited(&cs->warn, LOG_WARNING, -errno, "SO_PEERCRED");
@@ -165,6 +165,8 @@ int conns_add(struct conns *cs, int fd, int type, const char *stored_name) {
 			log_limited(&cs->warn, LOG_WARNING, r,
 				    "a producer (%s) uses the native transport", ident);
 	}
+	/* journald's stdout stream has no fields for what syslog headers say. */
+	c->in.fs.syslog = !c->js;
 	c->src = loop_add(cs->cfg.loop, fd, POLLIN, conn_event, c);
 	if (!c->src) {
 		jstream_unref(c->js);

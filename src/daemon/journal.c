@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -33,20 +34,93 @@ static const char *const priority_fields[8] = {
  * libsystemd handles what needs handling (binary fields, entries too large for
  * a datagram). It blocks while journald's queue is full: the backpressure.
  */
+/* "NAME=value" for each field a syslog header gave, copied into buf (or *heap). */
+struct syslog_copy {
+	char buf[1024];
+	char *heap;
+	struct iovec iov[8];
+	size_t n;
+	int ident, pid; /* index in iov, or -1 */
+};
+
+static void syslog_copy_add(struct syslog_copy *c, char **at, const char *name,
+			    const struct span *v, int *index) {
+	size_t k = strlen(name);
+
+	if (!v->len)
+		return;
+	memcpy(*at, name, k);
+	memcpy(*at + k, v->p, v->len);
+	if (index)
+		*index = (int)c->n;
+	c->iov[c->n++] = (struct iovec){*at, k + v->len};
+	*at += k + v->len;
+}
+
+static int syslog_copy(struct syslog_copy *c, const struct journal_msg *m) {
+	static const char *const names[] = {FIELD_SYSLOG_IDENTIFIER,   FIELD_SYSLOG_PID,
+					    FIELD_SYSLOG_TIMESTAMP,    FIELD_SYSLOG_HOSTNAME,
+					    FIELD_SYSLOG_MSGID,        FIELD_SYSLOG_STRUCTURED_DATA,
+					    FIELD_SYSLOG_FACILITY "%d"};
+	const struct syslog_fields *f = m->syslog;
+	size_t need = 64;
+
+	c->heap = NULL;
+	c->n = 0;
+	c->ident = c->pid = -1;
+	if (!f && m->facility < 0)
+		return 0;
+	if (f)
+		need += f->ident.len + f->pid.len + f->timestamp.len + f->hostname.len +
+			f->msgid.len + f->sd.len + 160;
+	char *at = c->buf;
+	if (need > sizeof(c->buf)) {
+		at = c->heap = malloc(need);
+		if (!at)
+			return -ENOMEM;
+	}
+	if (f) {
+		syslog_copy_add(c, &at, names[0], &f->ident, &c->ident);
+		syslog_copy_add(c, &at, names[1], &f->pid, &c->pid);
+		syslog_copy_add(c, &at, names[2], &f->timestamp, NULL);
+		syslog_copy_add(c, &at, names[3], &f->hostname, NULL);
+		syslog_copy_add(c, &at, names[4], &f->msgid, NULL);
+		syslog_copy_add(c, &at, names[5], &f->sd, NULL);
+	}
+	if (m->facility >= 0) {
+		int k = sprintf(at, FIELD_SYSLOG_FACILITY "%d", m->facility);
+		c->iov[c->n++] = (struct iovec){at, (size_t)k};
+	}
+	return 0;
+}
+
 int journal_write(const struct origin *o, const struct journal_msg *m) {
-	struct iovec iov[4 + ORIGIN_FIELDS_MAX + 64];
+	struct iovec iov[4 + ORIGIN_FIELDS_MAX + 64 + 8];
+	struct syslog_copy sc;
 	size_t n = 0;
 	char brk[32];
 
+	/* The header's bytes may be the headroom: copy them before "MESSAGE=" goes there. */
+	int r = syslog_copy(&sc, m);
+	if (r < 0)
+		return r;
 	memcpy(m->text - JOURNAL_HEADROOM, FIELD_MESSAGE, JOURNAL_HEADROOM);
 	iov[n++] = (struct iovec){m->text - JOURNAL_HEADROOM, m->len + JOURNAL_HEADROOM};
 	iov[n++] = (struct iovec){(char *)priority_fields[m->priority & 7],
 				  STRLEN(FIELD_PRIORITY) + 1};
 	for (size_t i = 0; i < o->n; i++)
 		iov[n++] = o->iov[i];
-	if (m->identifier_field) {
-		/* Replaces the origin's first field, SYSLOG_IDENTIFIER. */
+	/* The origin's first two fields are SYSLOG_IDENTIFIER and SYSLOG_PID: what a message claims
+	 * replaces them. */
+	if (m->identifier_field)
 		iov[2] = (struct iovec){(char *)m->identifier_field, strlen(m->identifier_field)};
+	for (size_t i = 0; i < sc.n; i++) {
+		if ((int)i == sc.ident)
+			iov[2] = sc.iov[i];
+		else if ((int)i == sc.pid)
+			iov[3] = sc.iov[i];
+		else
+			iov[n++] = sc.iov[i];
 	}
 	if (m->line_break) {
 		int k = snprintf(brk, sizeof(brk), MPSR_BREAK_NAME "%s", m->line_break);
@@ -55,7 +129,9 @@ int journal_write(const struct origin *o, const struct journal_msg *m) {
 	for (size_t i = 0; i < m->n_extra && n < ARRAY_SIZE(iov); i++)
 		iov[n++] = m->extra[i];
 
-	return sd_journal_sendv(iov, (int)n);
+	r = sd_journal_sendv(iov, (int)n);
+	free(sc.heap);
+	return r;
 }
 
 int journal_available(void) {
@@ -113,6 +189,8 @@ static int journal_sink_put(struct line_sink *s, char *raw, const struct frame *
 		.len = f->len,
 		.priority = f->priority >= 0 ? f->priority : js->default_priority,
 		.line_break = brk,
+		.facility = f->facility,
+		.syslog = &f->fields,
 	};
 	char saved[JOURNAL_HEADROOM];
 

@@ -7,6 +7,7 @@
 
 #include "origin.h"
 #include "sink.h"
+#include "syslog-header.h"
 
 /*
  * The journal writer: one journal entry per message, through sd_journal_sendv().
@@ -25,10 +26,15 @@ struct journal_msg {
 	const struct iovec *extra; /* further FIELD=value iovecs, or NULL */
 	size_t n_extra;
 	const char *identifier_field; /* "SYSLOG_IDENTIFIER=..." replacing the origin's, or NULL */
+	int facility;                 /* 0..23 from a syslog header, or -1 */
+	const struct syslog_fields *syslog; /* what a syslog header said, or NULL */
 };
 
 /*
- * Writes one entry. Clobbers the JOURNAL_HEADROOM bytes before m->text.
+ * Writes one entry. A syslog header's identifier and pid replace the
+ * origin's SYSLOG_IDENTIFIER and SYSLOG_PID (MPSR_PID stays the kernel's);
+ * its other fields are added. Clobbers the JOURNAL_HEADROOM bytes before
+ * m->text, after copying what m->syslog points to.
  * Returns 0 or a negative errno from sd_journal_sendv(); blocks while journald
  * is not reading, which is how backpressure reaches the producers.
  */

@@ -8,7 +8,6 @@
 
 #include "journal.h"
 #include "packet.h"
-#include "priority.h"
 #include "record.h"
 
 #define PACKET_BUF_MIN (64 * 1024)
@@ -65,16 +64,26 @@ static ssize_t pkt_peek(struct relay *r, int fd, struct ucred *cred) {
 	}
 }
 
-/* A datagram is one message: an optional "<N>" prefix, one trailing '\n' dropped. */
+/*
+ * A datagram is one message, with a syslog header or a "<N>" prefix
+ * (syslog-header.h); its terminator, if a client sent one ('\n', NUL, or
+ * both), is dropped.
+ */
 static int datagram_entry(struct relay *r, const struct origin *o, char *text, size_t len) {
-	int prio = r->cfg.default_priority;
-	size_t skip = priority_prefix(text, len, &prio);
+	struct syslog_header h;
 
-	text += skip;
-	len -= skip;
+	if (len > 0 && text[len - 1] == '\0')
+		len--;
 	if (len > 0 && text[len - 1] == '\n')
 		len--;
-	struct journal_msg m = {.text = text, .len = len, .priority = prio};
+	syslog_parse(text, len, &h);
+	struct journal_msg m = {
+		.text = text + h.text,
+		.len = len - h.text,
+		.priority = h.priority >= 0 ? h.priority : r->cfg.default_priority,
+		.facility = h.facility,
+		.syslog = &h.fields,
+	};
 	return journal_write(o, &m);
 }
 
@@ -115,6 +124,7 @@ static int record_entry(struct relay *r, const struct origin *o, char *buf, size
 		.extra = rec.fields,
 		.n_extra = rec.n_fields,
 		.identifier_field = idf,
+		.facility = -1,
 	};
 	return journal_write(o, &m);
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "frame.h"
 #include "journal.h"
 #include "protocol.h"
 #include "relay.h"
@@ -11,8 +12,8 @@
 int relay_init(struct relay *r, const struct relay_config *cfg) {
 	*r = (struct relay){.cfg = *cfg};
 	r->warn = (struct ratelimit){.interval_usec = 10000000, .burst = 10};
-	/* Room for an unfinished line, its prefix, and a full read behind it. */
-	r->buf_size = JOURNAL_HEADROOM + cfg->line_max + 3 + READ_CHUNK;
+	/* Room for an unfinished line, its header, and a full read behind it. */
+	r->buf_size = JOURNAL_HEADROOM + cfg->line_max + FRAME_SLACK + READ_CHUNK;
 	r->buf = malloc(r->buf_size);
 	return r->buf ? 0 : -ENOMEM;
 }

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "journal.h"
+#include "protocol.h"
 #include "stream.h"
 
 /*
@@ -27,8 +28,8 @@ struct feed {
 	int journal_error;    /* what the sink said when it took no more, or 0 */
 };
 
-void stream_in_init(struct stream_in *in, int fd) {
-	*in = (struct stream_in){.fd = fd, .fs = {.priority = -1}};
+void stream_in_init(struct stream_in *in, int fd, bool syslog) {
+	*in = (struct stream_in){.fd = fd, .fs = {.priority = -1, .syslog = syslog}};
 }
 
 void stream_in_done(struct stream_in *in) {
@@ -41,6 +42,7 @@ static const char *break_name(enum frame_break b, const char *eof_name) {
 	switch (b) {
 	case FRAME_BREAK_LINE_MAX: return "line-max";
 	case FRAME_BREAK_EOF: return eof_name;
+	case FRAME_BREAK_NUL: return LINE_BREAK_NUL;
 	default: return NULL;
 	}
 }
@@ -173,11 +175,11 @@ static int stream_flush(struct stream_in *in, struct relay *r, struct line_sink 
 	int k = feed(in, r, sink, &fd);
 	if (k < 0)
 		return k;
-	if ((k = keep(in, buf + fd.stored, fd.len - fd.stored)) < 0)
-		return k;
 	if (fd.journal_error)
-		return READ_RETRY;
-	in->fs = (struct frame_state){.priority = -1};
+		return keep(in, buf + fd.stored, fd.len - fd.stored) < 0 ? -ENOMEM : READ_RETRY;
+	/* All is stored; what framing left is the second byte of a "\n\0" terminator. */
+	stream_in_done(in);
+	in->fs = (struct frame_state){.priority = -1, .syslog = in->fs.syslog};
 	return READ_MORE;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "frame.h"
@@ -25,7 +26,11 @@ struct stream_in {
 	size_t carry_len;
 };
 
-void stream_in_init(struct stream_in *in, int fd);
+/*
+ * syslog: read what syslog clients write (NUL ends a message too, octet
+ * counting, headers; see frame.h), else plain lines with "<N>" prefixes.
+ */
+void stream_in_init(struct stream_in *in, int fd, bool syslog);
 void stream_in_done(struct stream_in *in);
 
 /* Reads once (at most READ_CHUNK new bytes). Returns STREAM_*, or a negative errno from the socket.

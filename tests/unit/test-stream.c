@@ -92,7 +92,7 @@ static void setup(void) {
 	cr_assert_eq(relay_init(&r, &cfg), 0);
 	r.journal_checked = now_usec() + 3600000000ull; /* journald is there for this test */
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	stream_in_init(&in, sv[0]);
+	stream_in_init(&in, sv[0], false);
 }
 
 static void teardown(void) {
@@ -227,7 +227,7 @@ Test(stream, a_reset_connection_still_writes_what_was_taken) {
 	/* A producer that vanishes with bytes unread by it: our recv() sees ECONNRESET. */
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair), 0);
 	struct stream_in in2;
-	stream_in_init(&in2, pair[0]);
+	stream_in_init(&in2, pair[0], false);
 	cr_assert_eq(write(pair[1], "unfinished", 10), 10);
 	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
 	cr_assert_eq(write(pair[0], "x", 1), 1); /* unread by the producer: close resets */
