@@ -1,0 +1,84 @@
+# The syslog clients people already have, pointed at mpsr's sockets: util-linux
+# logger in each of its modes and the standard-library syslog handlers of
+# Python and Perl, on the stream and the datagram socket. Every message is one
+# entry with exactly its text, identifier, priority and facility.
+fail() { echo "FAIL: $*"; exit 1; }
+ct systemctl start mpsr.socket || fail "mpsr.socket"
+tag=sl$$
+
+# check IDENT TEXT PRIORITY FACILITY: exactly one such entry under the unit, nothing else by IDENT.
+check() {
+	local ident=$1 text=$2 prio=$3 fac=$4 n
+	n=$(ct_wait_count 1 10 -u mpsr SYSLOG_IDENTIFIER="$ident")
+	[ "$n" = 1 ] || fail "$ident: $n entries, want 1"
+	got=$(ct journalctl -q -u mpsr SYSLOG_IDENTIFIER="$ident" -o json --output-fields=MESSAGE,PRIORITY,SYSLOG_FACILITY)
+	printf '%s\n' "$got" | /usr/bin/python3 -c '
+import json, sys
+e = json.loads(sys.stdin.read())
+want = {"MESSAGE": sys.argv[1], "PRIORITY": sys.argv[2], "SYSLOG_FACILITY": sys.argv[3]}
+bad = {k: (e.get(k), v) for k, v in want.items() if e.get(k) != v}
+sys.exit("%s: %s" % (sys.argv[4], bad) if bad else 0)
+' "$text" "$prio" "$fac" "$ident" || fail "entry differs"
+}
+
+# util-linux logger: RFC 3164 by default (stream, then datagram), RFC 5424, octet counting.
+ct logger -u /run/mpsr.sock --socket-errors=on -t "$tag-l1" -p local3.err "plain 3164" || fail "logger"
+check "$tag-l1" "plain 3164" 3 19
+ct logger -u /run/mpsr.dgram -d --socket-errors=on -t "$tag-l2" -p user.warning "as a datagram" || fail "logger -d"
+check "$tag-l2" "as a datagram" 4 1
+ct logger -u /run/mpsr.sock --socket-errors=on --rfc5424 --msgid MID -t "$tag-l3" -p daemon.notice "in 5424" || fail "logger --rfc5424"
+check "$tag-l3" "in 5424" 5 3
+[ "$(ct journalctl -q -u mpsr SYSLOG_IDENTIFIER="$tag-l3" -o json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin).get("SYSLOG_MSGID"))')" = MID ] ||
+	fail "RFC 5424 MSGID not kept"
+ct logger -u /run/mpsr.sock --socket-errors=on --octet-count -t "$tag-l4" -p local0.info "counted octets" || fail "logger --octet-count"
+check "$tag-l4" "counted octets" 6 16
+ct logger -u /run/mpsr.sock --socket-errors=on --rfc5424 --octet-count -t "$tag-l5" -p local7.debug "5424 counted" || fail "logger --rfc5424 --octet-count"
+check "$tag-l5" "5424 counted" 7 23
+
+# Python's logging.handlers.SysLogHandler: "<PRI>msg\0", on a stream and as a datagram.
+for kind in STREAM DGRAM; do
+	path=/run/mpsr.sock; [ $kind = DGRAM ] && path=/run/mpsr.dgram
+	ct /usr/bin/python3 -c '
+import logging, logging.handlers, socket, sys
+h = logging.handlers.SysLogHandler(address=sys.argv[1], facility="local4",
+                                   socktype=getattr(socket, "SOCK_" + sys.argv[2]))
+h.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+log = logging.getLogger(sys.argv[3])
+log.addHandler(h)
+log.error("first from python")
+log.warning("second from python")
+h.close()
+' "$path" $kind "$tag-py$kind" || fail "python $kind"
+	n=$(ct_wait_count 2 10 -u mpsr SYSLOG_IDENTIFIER="$tag-py$kind")
+	[ "$n" = 2 ] || fail "python $kind: $n entries, want 2"
+	got=$(ct journalctl -q -u mpsr SYSLOG_IDENTIFIER="$tag-py$kind" -o json --output-fields=MESSAGE,PRIORITY,SYSLOG_FACILITY |
+		/usr/bin/python3 -c 'import json,sys; print(" | ".join("%s %s %s" % (e["MESSAGE"], e["PRIORITY"], e["SYSLOG_FACILITY"]) for e in map(json.loads, sys.stdin)))')
+	[ "$got" = "first from python 3 20 | second from python 4 20" ] || fail "python $kind: $got"
+done
+
+# Perl's Sys::Syslog on the datagram socket, and on the stream socket.
+for kind in datagram stream; do
+	path=/run/mpsr.dgram; [ $kind = stream ] && path=/run/mpsr.sock
+	ct perl -MSys::Syslog=:standard,:macros,setlogsock -e '
+setlogsock({type => "unix", path => $ARGV[0]}) or die "setlogsock";
+openlog($ARGV[1], "pid", LOG_LOCAL2) or die "openlog";
+syslog(LOG_CRIT, "from perl %s", $ARGV[2]) or die "syslog";
+closelog();
+' "$path" "$tag-pl$kind" "$kind" 2>&1 || fail "perl $kind"
+	check "$tag-pl$kind" "from perl $kind" 2 18
+done
+
+# None of them left a raw header or a NUL in any entry of this case.
+raw=$(ct journalctl -q -u mpsr -o json --output-fields=MESSAGE | grep -F "$tag" | grep -cE '"MESSAGE":"<[0-9]|"MESSAGE":\[')
+[ "$raw" = 0 ] || fail "$raw entries with a raw header or binary bytes"
+# The producer's unit, from the kernel's pid: journalctl -u mpsr MPSR_UNIT=... finds it.
+unit=mpsr-t-syslog-$$
+ct systemd-run -q --wait -u "$unit" sh -c '{ echo "<27>app[999]: from a unit"; sleep 1; } | socat -u - UNIX-CONNECT:/run/mpsr.sock' ||
+	fail "systemd-run"
+n=$(ct_wait_count 1 10 -u mpsr MPSR_UNIT="$unit.service" SYSLOG_IDENTIFIER=app)
+[ "$n" = 1 ] || fail "MPSR_UNIT=$unit.service: $n entries, want 1: $(ct journalctl -q -u mpsr SYSLOG_IDENTIFIER=app -o export | grep -a ^MPSR_)"
+entry=$(ct journalctl -q -u mpsr MPSR_UNIT="$unit.service" -o export)
+printf '%s\n' "$entry" | grep -qx 'SYSLOG_PID=999' || fail "the claimed pid is not SYSLOG_PID"
+printf '%s\n' "$entry" | grep -qx 'MPSR_PID=999' && fail "MPSR_PID took the claimed pid"
+printf '%s\n' "$entry" | grep -qx 'MPSR_COMM=socat' || fail "MPSR_COMM is not the kernel's producer"
+echo "logger (3164, datagram, 5424, octet counting), python and perl (stream, datagram): as sent"
