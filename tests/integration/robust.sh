@@ -36,6 +36,11 @@ rb_load_wait() {
 	return "$(ct cat "/run/$1.rc")"
 }
 
+# Milliseconds since T0 (date +%s%N).
+rb_ms() {
+	echo $((($(date +%s%N) - $1) / 1000000))
+}
+
 rb_show() {
 	ct systemctl show -P "$1" mpsr.service
 }
@@ -87,22 +92,29 @@ rb_forget_journal() {
 	ct journalctl --rotate --vacuum-files=1 >/dev/null 2>&1
 }
 
-# rb_disruption KIND: 16 producers write 20,000 lines each at 2,000 lines/s,
-# and twice while they write (after 2 s and 5 s) something happens to mpsr:
+# rb_disruption KIND: 16 producers write 20,000 lines each at 1,000 lines/s,
+# and twice while they write (2 s after the start, then 3 s after the first
+# is done) something happens to mpsr:
 #   restart   `systemctl restart mpsr.service`
 #   crash     `kill -9` of mpsrd; systemd restarts it (Restart=on-failure)
 #   journald  `systemctl restart systemd-journald`: mpsrd waits for it
 # No producer may be disconnected, no line lost or cut. None may be written
 # twice either, except by a crash: mpsrd takes lines from the socket every 8
 # lines (CONSUME_LINES in server.c), so a kill may repeat up to 8.
+#
+# The load keeps to its schedule (a producer held up catches up), so it
+# lasts 20 s however fast the machine: room for a disruption that takes 10 s
+# (journald's restart under this load can) before the second one.
 rb_disruption() {
-	local kind=$1 name=ld-$1 tag=$1$$ P=16 M=20000 twice=0 pids= pid mpsrd delay i new out dup restarts
+	local kind=$1 name=ld-$1 tag=$1$$ P=16 M=20000 twice=0 pids= pid mpsrd delay i new out dup restarts t0
 	ct systemctl start mpsr.socket || fail "mpsr.socket"
 	rb_loader $name
-	rb_load_start $name -P $P -m $M -r 2000 -t $tag
+	t0=$(date +%s%N)
+	rb_load_start $name -P $P -m $M -r 1000 -t $tag
 	for delay in 2 3; do
 		sleep $delay
-		rb_load_running $name || fail "the load ended before the $kind ($delay s): too fast to prove anything"
+		rb_load_running $name || fail "the load ended before the $kind at $(rb_ms $t0) ms: too fast to prove anything"
+		echo "$kind at $(rb_ms $t0) ms"
 		case $kind in
 		restart)
 			pids="$pids $(rb_show MainPID)"
@@ -129,6 +141,7 @@ rb_disruption() {
 		esac
 	done
 	rb_load_wait $name || fail "a producer's write failed: it was disconnected"
+	echo "load done at $(rb_ms $t0) ms"
 
 	# Each disruption really happened: three processes over the two.
 	if [ $kind = journald ]; then
@@ -137,7 +150,7 @@ rb_disruption() {
 		[ "$(rb_show MainPID)" = "$mpsrd" ] || fail "mpsrd was restarted ($mpsrd -> $(rb_show MainPID))"
 	else
 		pids="$pids $(rb_show MainPID)"
-		echo "mpsrd's MainPID over the ${kind}s:$pids"
+		echo "mpsrd's MainPID before, between and after:$pids"
 	fi
 	[ "$(echo $pids | tr ' ' '\n' | sort -u | wc -l)" = 3 ] || fail "not two ${kind}s:$pids"
 	restarts=$(rb_auto_restarts)
