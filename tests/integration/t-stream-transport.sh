@@ -25,7 +25,9 @@ ct cat "/proc/$pid/cmdline" | tr '\0' ' ' | grep -q -- '--transport=stream' ||
 tag=strm$$ name=ld-stream
 rb_loader $name
 ct $name -P 8 -m 5000 -t $tag || fail "a producer's write failed"
-ct_sh "printf '<3>%s err\n%s plain\n' $tag $tag | socat -u - UNIX-CONNECT:/run/mpsr.sock" || fail "socat failed"
+# socat stays a moment after writing: mpsrd reads its name when it accepts.
+ct_sh "{ printf '<3>%s err\n%s plain\n' $tag $tag; sleep 1; } | socat -u - UNIX-CONNECT:/run/mpsr.sock" ||
+	fail "socat failed"
 # Found only among journald's stdout-stream entries: native ones (the
 # default transport) would not count.
 ct_wait_ids $tag 8 5000 60 SYSLOG_IDENTIFIER=$name _TRANSPORT=stdout _SYSTEMD_UNIT=mpsr.service ||
