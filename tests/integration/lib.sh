@@ -20,10 +20,25 @@ ct_log() {
 	printf '# %s\n' "$*" >&2
 }
 
+# For the cases (t-*.sh): end the case as failed, or as skipped (exit 77),
+# with the reason.
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+# Stops the container and removes its mounts, whatever state ct_boot left
+# them in; safe to call twice, from a trap, with or without `set -e`.
 ct_teardown() {
-	local i
-	if [ -n "$ct_nspawn" ] && kill -0 "$ct_nspawn" 2>/dev/null; then
-		# SIGTERM asks nspawn to shut the container down cleanly.
+	local - i
+	set +e # every step is tried, whether the one before it worked or not
+	if [ -n "$ct_nspawn" ]; then
+		# SIGTERM asks nspawn to shut the container down cleanly; SIGKILL
+		# if it takes longer than 10 s. Either may find it gone already.
 		kill -TERM "$ct_nspawn" 2>/dev/null
 		for i in $(seq 100); do
 			kill -0 "$ct_nspawn" 2>/dev/null || break
@@ -32,13 +47,21 @@ ct_teardown() {
 		kill -KILL "$ct_nspawn" 2>/dev/null
 		wait "$ct_nspawn" 2>/dev/null
 	fi
-	ct_nspawn=
+	# Should the container's init outlive nspawn, killing it ends every
+	# process in its namespace, those a test entered with nsenter too. (Only
+	# if that pid is still a container's init: the number may be reused.)
+	if [ -n "$CT_PID" ] && [ -e "/proc/$CT_PID/ns/pid" ] &&
+		[ "$(readlink "/proc/$CT_PID/ns/pid")" != "$(readlink /proc/self/ns/pid)" ]; then
+		kill -KILL "$CT_PID" 2>/dev/null
+	fi
+	ct_nspawn= CT_PID=
 	if [ -n "$ct_dir" ]; then
-		umount -l "$ct_dir/root" 2>/dev/null
-		umount -l "$ct_dir" 2>/dev/null
+		mountpoint -q "$ct_dir/root" && umount -l "$ct_dir/root"
+		mountpoint -q "$ct_dir" && umount -l "$ct_dir"
 		rmdir "$ct_dir" 2>/dev/null
 		ct_dir=
 	fi
+	return 0
 }
 
 # Why the suite cannot run here, or nothing.
@@ -118,37 +141,49 @@ ct_wait_count() {
 	echo "$n"
 }
 
-# Counts mpsr-load's messages ("TAG p=<producer> s=<seq> ...") that mpsr stored,
-# against P producers x M messages. Prints "stored=N missing=N duplicated=N"
-# and succeeds only if every message is there exactly once.
-ct_check_ids() {
-	local tag=$1 producers=$2 messages=$3
-	ct journalctl -q --no-pager -o cat -u mpsr MPSR_TRANSPORT="${4:-stream}" |
-		awk -v tag="$tag" -v P="$producers" -v M="$messages" '
-		$1 == tag {
-			p = substr($2, 3); s = substr($3, 3)
-			if (p !~ /^[0-9]+$/ || s !~ /^[0-9]+$/) { bad++; next }
-			p += 0; s += 0
-			if (p >= P || s >= M) { bad++; next }
-			if (seen[p, s]++) dup++
-			stored++
-		}
-		END {
-			missing = P * M - (stored - dup)
-			printf "stored=%d missing=%d duplicated=%d malformed=%d\n", stored, missing, dup, bad
-			exit !(missing == 0 && dup == 0 && bad == 0)
-		}'
+# ct_wait_grep N SECS PATTERN MATCH...: like ct_wait_count, counting only the
+# lines that match the grep PATTERN: for finding entries by their text.
+ct_wait_grep() {
+	local want=$1 secs=$2 pat=$3 n=0 i
+	shift 3
+	for i in $(seq $((secs * 5))); do
+		n=$(ct journalctl -q --no-pager -o cat "$@" 2>/dev/null | grep -c -- "$pat")
+		[ "$n" -ge "$want" ] && break
+		sleep 0.2
+	done
+	echo "$n"
 }
 
-# Waits (up to SECS) until TAG's messages are all there, then reports like ct_check_ids.
+# ct_ids [--dups=N] TAG P M MATCH...: counts the lines of mpsr-load or
+# many-conns ("TAG p=<producer> s=<seq> ...", 100 bytes) among the entries of
+# `journalctl MATCH...`, against P producers x M messages, with count-ids.
+# Prints its summary and succeeds only if every message is there, none cut,
+# and at most N (default 0) twice.
+ct_ids() {
+	local dups=0
+	case "$1" in --dups=*) dups=${1#--dups=}; shift ;; esac
+	local tag=$1 p=$2 m=$3
+	shift 3
+	ct journalctl -q --no-pager -o cat "$@" |
+		"$ct_lib_dir/count-ids" -v tag="$tag" -v P="$p" -v M="$m" -v size=100 -v maxdup="$dups"
+}
+
+# ct_wait_ids [--dups=N] TAG P M SECS MATCH...: like ct_ids once all are
+# there, or the count has not grown for 10 s, or SECS have passed. Waiting on
+# growth, not on the clock alone: a busy machine is slow, not lossy.
 ct_wait_ids() {
-	local tag=$1 producers=$2 messages=$3 secs=${4:-60} transport=${5:-stream} i out
-	for i in $(seq $((secs * 2))); do
-		out=$(ct_check_ids "$tag" "$producers" "$messages" "$transport") && break
-		case "$out" in *duplicated=0*) ;; *) break ;; esac
-		sleep 0.5
+	local opt=
+	case "$1" in --dups=*) opt=$1; shift ;; esac
+	local tag=$1 p=$2 m=$3 secs=$4 out last= same=0 end rc=1
+	shift 4
+	end=$(($(date +%s) + secs))
+	while :; do
+		out=$(ct_ids $opt "$tag" "$p" "$m" "$@") && { rc=0; break; }
+		[ "$out" = "$last" ] && same=$((same + 1)) || same=0
+		last=$out
+		[ $same -ge 10 ] || [ "$(date +%s)" -ge $end ] && break
+		sleep 1
 	done
 	echo "$out"
-	case "$out" in *" missing=0 duplicated=0 malformed=0") return 0 ;; esac
-	return 1
+	return $rc
 }

@@ -5,12 +5,9 @@
 # its lines are found by SYSLOG_IDENTIFIER, which journald indexes: fast even
 # at a million lines, and exact whatever else the journal holds.
 
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
-
 rb_since=$(date +%s)
+# Where the journal stood when the case began, for what systemd logged since.
+rb_cursor=$(ct journalctl -q -n1 -o export | sed -n 's/^__CURSOR=//p')
 
 # rb_loader NAME: installs the load generator as NAME (at most 15 bytes, the comm).
 rb_loader() {
@@ -39,26 +36,9 @@ rb_load_wait() {
 	return "$(ct cat "/run/$1.rc")"
 }
 
-# rb_ids NAME TAG P M: counts NAME's lines in the journal (see count-ids);
-# every line must be mpsr-load's default 100 bytes long.
-rb_ids() {
-	ct journalctl -q --no-pager -o cat SYSLOG_IDENTIFIER="$1" |
-		"$here/count-ids" -v tag="$2" -v P="$3" -v M="$4" -v size=100
-}
-
-# rb_wait_ids NAME TAG P M SECS: waits until all are there, or until the count
-# stops growing for 5 s, or SECS pass; prints the last count.
-rb_wait_ids() {
-	local name=$1 tag=$2 p=$3 m=$4 secs=$5 out last= same=0 end=$(($(date +%s) + $5))
-	while :; do
-		out=$(rb_ids "$name" "$tag" "$p" "$m") && break
-		[ "$out" = "$last" ] && same=$((same + 1)) || same=0
-		last=$out
-		[ $same -ge 5 ] || [ "$(date +%s)" -ge $end ] && break
-		sleep 1
-	done
-	echo "$out"
-	[ "${out%%$'\n'*}" = "stored=$((p * m)) unique=$((p * m)) missing=0 duplicated=0 malformed=0" ]
+# Milliseconds since T0 (date +%s%N).
+rb_ms() {
+	echo $((($(date +%s%N) - $1) / 1000000))
 }
 
 rb_show() {
@@ -88,6 +68,14 @@ rb_check_sanitizers() {
 	[ -z "$bad" ] || fail "sanitizer report: $bad"
 }
 
+# How often systemd restarted mpsrd on its own (Restart=on-failure) since the
+# case began. Read from systemd's log, not NRestarts, which a manual
+# `systemctl restart` sets back to 0.
+rb_auto_restarts() {
+	ct journalctl -q --no-pager -o cat UNIT=mpsr.service _PID=1 --after-cursor="$rb_cursor" |
+		grep -c 'Scheduled restart job'
+}
+
 # mpsrd's own log lines (not relayed ones) since the case began.
 rb_own_lines() {
 	ct journalctl -q --no-pager -o cat -u mpsr _TRANSPORT=stdout --since "@$rb_since" | wc -l
@@ -102,4 +90,84 @@ rb_stop_breaks() {
 # counted, and would only slow down every later case that reads the journal.
 rb_forget_journal() {
 	ct journalctl --rotate --vacuum-files=1 >/dev/null 2>&1
+}
+
+# rb_disruption KIND: 16 producers write 20,000 lines each at 1,000 lines/s,
+# and twice while they write (2 s after the start, then 3 s after the first
+# is done) something happens to mpsr:
+#   restart   `systemctl restart mpsr.service`
+#   crash     `kill -9` of mpsrd; systemd restarts it (Restart=on-failure)
+#   journald  `systemctl restart systemd-journald`: mpsrd waits for it
+# No producer may be disconnected, no line lost or cut. None may be written
+# twice either, except by a crash: mpsrd takes lines from the socket every 8
+# lines (CONSUME_LINES in server.c), so a kill may repeat up to 8.
+#
+# The load keeps to its schedule (a producer held up catches up), so it
+# lasts 20 s however fast the machine: room for a disruption that takes 10 s
+# (journald's restart under this load can) before the second one.
+rb_disruption() {
+	local kind=$1 name=ld-$1 tag=$1$$ P=16 M=20000 twice=0 pids= pid mpsrd delay i new out dup restarts t0
+	ct systemctl start mpsr.socket || fail "mpsr.socket"
+	rb_loader $name
+	t0=$(date +%s%N)
+	rb_load_start $name -P $P -m $M -r 1000 -t $tag
+	for delay in 2 3; do
+		sleep $delay
+		rb_load_running $name || fail "the load ended before the $kind at $(rb_ms $t0) ms: too fast to prove anything"
+		echo "$kind at $(rb_ms $t0) ms"
+		case $kind in
+		restart)
+			pids="$pids $(rb_show MainPID)"
+			ct systemctl restart mpsr.service || fail "restart failed"
+			;;
+		crash)
+			pid=$(rb_show MainPID)
+			pids="$pids $pid"
+			ct kill -KILL "$pid" || fail "kill $pid"
+			# Wait for systemd's restart, so the next kill finds a new mpsrd.
+			for i in $(seq 100); do
+				new=$(rb_show MainPID)
+				[ "$new" != 0 ] && [ "$new" != "$pid" ] && break
+				sleep 0.1
+			done
+			twice=$((twice + 8))
+			;;
+		journald)
+			[ -n "$pids" ] || mpsrd=$(rb_show MainPID)
+			pids="$pids $(ct systemctl show -P MainPID systemd-journald.service)"
+			ct systemctl restart systemd-journald.service || fail "journald restart failed"
+			;;
+		*) fail "rb_disruption: no disruption called $kind" ;;
+		esac
+	done
+	rb_load_wait $name || fail "a producer's write failed: it was disconnected"
+	echo "load done at $(rb_ms $t0) ms"
+
+	# Each disruption really happened: three processes over the two.
+	if [ $kind = journald ]; then
+		pids="$pids $(ct systemctl show -P MainPID systemd-journald.service)"
+		echo "journald's MainPID over the restarts:$pids"
+		[ "$(rb_show MainPID)" = "$mpsrd" ] || fail "mpsrd was restarted ($mpsrd -> $(rb_show MainPID))"
+	else
+		pids="$pids $(rb_show MainPID)"
+		echo "mpsrd's MainPID before, between and after:$pids"
+	fi
+	[ "$(echo $pids | tr ' ' '\n' | sort -u | wc -l)" = 3 ] || fail "not two ${kind}s:$pids"
+	restarts=$(rb_auto_restarts)
+	if [ $kind = crash ]; then
+		[ "$restarts" = 2 ] || fail "systemd restarted mpsrd $restarts times after 2 kills"
+	else
+		[ "$restarts" = 0 ] || fail "mpsrd failed and was restarted by systemd ($restarts times)"
+	fi
+
+	out=$(ct_wait_ids --dups=$twice $tag $P $M 120 SYSLOG_IDENTIFIER=$name)
+	i=$?
+	echo "$out"
+	[ $i = 0 ] || fail "lines lost, cut, or more than $twice written twice"
+	dup=$(echo "$out" | sed -n '1s/.* duplicated=\([0-9]*\) .*/\1/p')
+	[ $kind = crash ] && echo "written twice by the kills: $dup (at most $twice)"
+	[ "$(rb_stop_breaks $name)" = 0 ] || fail "lines cut by a stop (MPSR_LINE_BREAK=stop)"
+	rb_check_dropped
+	rb_check_sanitizers
+	rb_forget_journal
 }

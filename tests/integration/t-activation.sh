@@ -1,5 +1,4 @@
 # Socket activation as users do it: the socket first, the service on the first producer.
-fail() { echo "FAIL: $*"; exit 1; }
 
 # From scratch, whatever ran before: nothing listening, no mpsrd.
 ct systemctl stop mpsr.socket mpsr.service

@@ -1,18 +1,5 @@
 # mpsr-send as users run it: a message, stdin, a command; exit codes and errors.
-fail() { echo "FAIL: $*"; exit 1; }
 ct systemctl start mpsr.socket || fail "mpsr.socket"
-
-# Waits until `journalctl ARGS | grep -c PATTERN` reaches N (or 30 s pass); prints the count.
-count_until() {
-	local want=$1 pat=$2 n=0 i
-	shift 2
-	for i in $(seq 150); do
-		n=$(ct journalctl -q --no-pager -o cat "$@" | grep -c -- "$pat")
-		[ "$n" -ge "$want" ] && break
-		sleep 0.2
-	done
-	echo "$n"
-}
 
 tag=cli$$
 # Identifier and priority as logger users write them.
@@ -67,7 +54,7 @@ n=$(ct_wait_count 100000 60 SYSLOG_IDENTIFIER="$tag-in")
 u=$(ct journalctl -q -o cat SYSLOG_IDENTIFIER="$tag-in" | sort -u | wc -l)
 [ "$u" = 100000 ] || fail "stdin with -t: $u distinct lines"
 ct_sh "seq 100000 | sed 's/^/$tag-plain /' | mpsr-send -p notice" || fail "plain stdin exited $?"
-n=$(count_until 100000 "^$tag-plain " -u mpsr MPSR_TRANSPORT=stream PRIORITY=5)
+n=$(ct_wait_grep 100000 60 "^$tag-plain " -u mpsr MPSR_TRANSPORT=stream PRIORITY=5)
 [ "$n" = 100000 ] || fail "plain stdin: $n of 100000 lines stored"
 u=$(ct journalctl -q -o cat -u mpsr MPSR_TRANSPORT=stream | grep "^$tag-plain " | sort -u | wc -l)
 [ "$u" = 100000 ] || fail "plain stdin: $u distinct lines"

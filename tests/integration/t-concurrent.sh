@@ -1,5 +1,4 @@
 # Many producers at once, each line stored exactly once, attributed to its producer.
-fail() { echo "FAIL: $*"; exit 1; }
 ct systemctl start mpsr.socket || fail "mpsr.socket"
 
 tag=conc$$
@@ -7,7 +6,7 @@ tag=conc$$
 # and beside them socat and nc producers as users run them.
 ct_sh "mpsr-load -P 40 -m 250 --hold 1 -t $tag & for i in 1 2 3 4 5; do seq 1 200 | sed \"s/^/socat-$tag \$i /\" | socat -u - UNIX-CONNECT:/run/mpsr.sock & seq 1 200 | sed \"s/^/nc-$tag \$i /\" | nc -q0 -U /run/mpsr.sock & done; wait" >/dev/null ||
 	fail "a producer failed"
-ct_wait_ids "$tag" 40 250 60 || fail "load generator lines"
+ct_wait_ids "$tag" 40 250 60 -u mpsr MPSR_TRANSPORT=stream || fail "load generator lines"
 for kind in socat nc; do
 	n=$(ct journalctl -q -o cat -u mpsr MPSR_TRANSPORT=stream | grep -c "^$kind-$tag ")
 	[ "$n" = 1000 ] || fail "$kind: $n of 1000 lines stored"

@@ -14,12 +14,12 @@ ct $small -P 1 -m 30 -r 10 -t $tag || fail "the small producer's write failed"
 rb_load_running $big || fail "the flood ended before the small producer did: nothing proven"
 rb_load_wait $big || fail "the flood's write failed"
 
-rb_wait_ids $small $tag 1 30 30 || fail "the small producer's lines"
+ct_wait_ids $tag 1 30 30 SYSLOG_IDENTIFIER=$small || fail "the small producer's lines"
 lat=$(ct journalctl -q --no-pager -o json SYSLOG_IDENTIFIER=$small | "$here/latency" --max-ms 1000)
 ok=$?
 echo "small producer, write to journald: $lat"
 [ $ok = 0 ] || fail "a small producer's line took more than a second"
-rb_wait_ids $big $tag 1 400000 120 || fail "the flood's lines"
+ct_wait_ids $tag 1 400000 120 SYSLOG_IDENTIFIER=$big || fail "the flood's lines"
 echo "flood, write to journald: $(ct journalctl -q --no-pager -o json SYSLOG_IDENTIFIER=$big | "$here/latency")"
 rb_check_dropped
 rb_check_sanitizers

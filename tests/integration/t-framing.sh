@@ -1,6 +1,5 @@
 # The stream framing as producers meet it: split writes, unterminated lines,
 # lines longer than the maximum, NUL bytes, invalid UTF-8, priority prefixes.
-fail() { echo "FAIL: $*"; exit 1; }
 ct systemctl start mpsr.socket || fail "mpsr.socket"
 tag=frm$$
 

@@ -2,7 +2,6 @@
 # mpsr still records an unprivileged producer's true identity, writes to the
 # journal, pings the watchdog and keeps connections in the fd store. And the
 # SocketGroup= recipe: only the group's members may log.
-fail() { echo "FAIL: $*"; exit 1; }
 
 tag="hardening-$$-$RANDOM"
 fifo=/run/t-hardening.fifo

@@ -56,7 +56,7 @@ for i in $(seq 50); do
 done
 ct rm -f /run/hostile$$.*
 
-rb_wait_ids ld-hostile $tag 4 5000 60 || fail "the well-behaved producer's lines"
+ct_wait_ids $tag 4 5000 60 SYSLOG_IDENTIFIER=ld-hostile || fail "the well-behaved producer's lines"
 echo "well-behaved, write to journald: $(ct journalctl -q --no-pager -o json SYSLOG_IDENTIFIER=ld-hostile | "$here/latency")"
 [ "$(ct_wait_count 1 10 SYSLOG_IDENTIFIER=hs-slow MESSAGE=slow-$tag)" = 1 ] || fail "the slow line is not one entry"
 [ "$(ct_wait_count 1 10 SYSLOG_IDENTIFIER=hs-vanish MPSR_LINE_BREAK=eof)" = 1 ] || fail "the vanished producer's line"

@@ -1,5 +1,4 @@
 # Each entry carries its producer's kernel-verified identity, not the relay's.
-fail() { echo "FAIL: $*"; exit 1; }
 ct systemctl start mpsr.socket || fail "mpsr.socket"
 tag=id$$
 

@@ -40,7 +40,7 @@ wait_state active 10 || fail "a producer did not start mpsrd"
 sleep 4
 [ "$(ct systemctl is-active mpsr.service)" = active ] || fail "mpsrd exited with a producer connected"
 rb_load_wait ld-idle || fail "the producer's write failed"
-rb_wait_ids ld-idle $tag 1 1 10 || fail "the line that started mpsrd"
+ct_wait_ids $tag 1 1 10 SYSLOG_IDENTIFIER=ld-idle || fail "the line that started mpsrd"
 wait_state inactive 10 || fail "mpsrd did not exit after the producer left"
 echo "back on demand, and gone again once idle"
 [ "$(rb_show NRestarts)" = "$restarts0" ] || fail "idle exits were counted as failures"

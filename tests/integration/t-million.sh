@@ -26,7 +26,7 @@ fi
 t0=$(date +%s%N)
 ct $name -P $P -m $M -t $tag || fail "a producer's write failed"
 t1=$(date +%s%N)
-rb_wait_ids $name $tag $P $M 300 || fail "lines lost, doubled or cut"
+ct_wait_ids $tag $P $M 300 SYSLOG_IDENTIFIER=$name || fail "lines lost, doubled or cut"
 t2=$(date +%s%N)
 echo "sent in $(((t1 - t0) / 1000000)) ms, all stored and counted after $(((t2 - t0) / 1000000)) ms"
 ct journalctl --disk-usage

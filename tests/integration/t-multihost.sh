@@ -7,12 +7,11 @@
 # socket is the distribution's systemd-journal-remote.socket, moved into that
 # namespace by a drop-in; plain http on this private link (production uses
 # https with certificates, see README.md).
-fail() { echo "FAIL: $*"; exit 1; }
 
 for b in /lib/systemd/systemd-journal-remote /lib/systemd/systemd-journal-upload; do
-	ct test -x "$b" || { echo "SKIP: $b missing (package systemd-journal-remote)"; exit 77; }
+	ct test -x "$b" || skip "$b missing (package systemd-journal-remote)"
 done
-ct sh -c 'command -v ip' >/dev/null || { echo "SKIP: ip missing (package iproute2)"; exit 77; }
+ct sh -c 'command -v ip' >/dev/null || skip "ip missing (package iproute2)"
 
 ns=mpsr-collector sender=10.213.0.1 collector=10.213.0.2
 remote=/var/log/journal/remote

@@ -1,6 +1,5 @@
 # Record socket: a multi-line entry stays whole; identifier, priority and
 # allowed fields arrive; identity fields a producer tries to set do not.
-fail() { echo "FAIL: $*"; exit 1; }
 ct systemctl start mpsr.socket || fail "mpsr.socket"
 
 tag=rec$$

@@ -23,7 +23,7 @@ sleep 5 # idle
 ct ld-watchdog -P 4 -m 10000 -r 2000 -t $tag || fail "a producer's write failed" # 5 s busy
 [ "$(rb_show MainPID)" = "$pid" ] && [ "$(rb_show NRestarts)" = "$restarts0" ] ||
 	fail "mpsrd was restarted within 10 s under WatchdogSec=2s"
-rb_wait_ids ld-watchdog $tag 4 10000 30 || fail "lines lost"
+ct_wait_ids $tag 4 10000 30 SYSLOG_IDENTIFIER=ld-watchdog || fail "lines lost"
 echo "10 s under WatchdogSec=2s, idle and busy: same MainPID, NRestarts=$restarts0"
 
 # Without pings systemd steps in: the test above could fail.

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -66,19 +67,41 @@ Test(loop, removal_inside_callback_and_paused_sources) {
 	loop_free(loop);
 }
 
+/*
+ * Producers come and go for as long as mpsrd runs: removed sources must give
+ * their slots back. poll() refuses more entries than RLIMIT_NOFILE allows
+ * (EINVAL), so with the limit at 64, a loop that kept dead slots would fail
+ * long before 10,000 sources have come and gone, 10 at a time.
+ */
 Test(loop, many_sources_stay_compact) {
 	struct loop *loop;
 	int p[2];
-	struct loop_source *src[100];
-	struct hit h = {0};
+	struct loop_source *src[10];
+	struct hit h = {0}, stay = {0};
+	struct rlimit rl;
 
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = 64;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	cr_assert_eq(loop_new(&loop), 0);
 	cr_assert_eq(pipe(p), 0);
-	for (int i = 0; i < 100; i++)
-		src[i] = loop_add(loop, p[0], POLLIN, on_ready, &h);
-	for (int i = 0; i < 100; i += 2)
-		loop_remove(src[i]);
-	loop_dispatch(loop, 0);
-	cr_assert_eq(loop_count(loop), 50);
+	cr_assert_not_null(loop_add(loop, p[0], POLLIN, on_ready, &stay));
+	for (int round = 0; round < 1000; round++) {
+		for (int i = 0; i < 10; i++)
+			cr_assert_not_null(src[i] = loop_add(loop, p[0], POLLIN, on_ready, &h));
+		for (int i = 0; i < 10; i += 2)
+			loop_remove(src[i]);
+		cr_assert_eq(loop_dispatch(loop, 0), 0, "round %d", round);
+		cr_assert_eq(loop_count(loop), 6);
+		for (int i = 1; i < 10; i += 2)
+			loop_remove(src[i]);
+		cr_assert_eq(loop_dispatch(loop, 0), 0, "round %d", round);
+		cr_assert_eq(loop_count(loop), 1);
+	}
+	/* The one source that stayed throughout is still served. */
+	cr_assert_eq(write(p[1], "x", 1), 1);
+	cr_assert_eq(loop_dispatch(loop, 100), 1);
+	cr_assert_eq(stay.calls, 1);
+	cr_assert_eq(h.calls, 0);
 	loop_free(loop);
 }
