@@ -1,0 +1,173 @@
+# journald stopped while mpsrd stops, and journald throttled:
+#  - `systemctl restart mpsr` while journald is stopped (SIGSTOP) for 12 s and
+#    4 producers go on writing: the old mpsrd waits for journald before it
+#    exits, the new one takes the connections over (fd store);
+#  - `systemctl stop mpsr` while journald is stopped, with lines the producers
+#    sent still in mpsrd's sockets: it exits once journald took them all;
+#  - journald held to 10% of the time (CPUQuota=10%) under 16 producers: the
+#    producers slow down, none fails, the watchdog (10 s) never fires.
+# Every line counted in `journalctl -u mpsr`, exactly once.
+. "$here/robust.sh"
+
+# Counted with -u mpsr: an entry journald processed after mpsrd had exited
+# carries no _SYSTEMD_UNIT, and is a line lost to whoever reads the service's log.
+rb_ids() {
+	ct journalctl -q --no-pager -o cat -u mpsr SYSLOG_IDENTIFIER="$1" |
+		"$here/count-ids" -v tag="$2" -v P="$3" -v M="$4" -v size=100
+}
+
+dropin=/run/systemd/system/mpsr.service.d/50-test-slow.conf
+jdropin=/run/systemd/system/systemd-journald.service.d/50-test-slow.conf
+jpid=
+throttle_stop() {
+	local pid
+	pid=$(ct cat /run/throttle.pid 2>/dev/null) && ct kill "$pid" 2>/dev/null
+	ct rm -f /run/throttle.pid
+	sleep 0.2 # its last `sleep` ends: then no kill -STOP can follow
+}
+cleanup() {
+	throttle_stop
+	# Never leave journald stopped or throttled for the cases that follow.
+	[ -n "$jpid" ] && ct kill -CONT "$jpid" 2>/dev/null
+	ct rm -f $dropin
+	if ct test -e $jdropin; then
+		ct rm -f $jdropin
+		ct systemctl daemon-reload
+		ct systemctl restart systemd-journald.service
+	fi
+	ct systemctl daemon-reload
+}
+trap cleanup EXIT
+
+# mpsrd's last stop gave up on journald (the lines it had sent may lack _SYSTEMD_UNIT).
+gave_up() {
+	ct journalctl -q --no-pager -o cat -u mpsr _TRANSPORT=stdout --since "@$rb_since" |
+		grep 'did not take everything'
+}
+
+ct systemctl start mpsr.socket || fail "mpsr.socket"
+ct mkdir -p "${dropin%/*}" "${jdropin%/*}"
+ct_sh "printf '[Service]\nWatchdogSec=10s\n' >$dropin"
+ct systemctl daemon-reload
+ct systemctl restart mpsr.service || fail "restart"
+[ "$(rb_show WatchdogUSec)" = 10s ] || fail "WatchdogSec=10s not in effect: $(rb_show WatchdogUSec)"
+restarts0=$(rb_show NRestarts)
+P=4
+
+# --- restart while journald is stopped, producers writing -------------------
+name=ld-slow-rst tag=srst$$ M=20000 stall=12
+rb_loader $name
+rb_load_start $name -P $P -m $M -r 2000 -t $tag
+sleep 2
+rb_load_running $name || fail "the load ended before the stall: too fast to prove anything"
+old=$(rb_show MainPID)
+jpid=$(ct systemctl show -P MainPID systemd-journald.service)
+ct kill -STOP "$jpid" || fail "cannot stop journald"
+sleep 1
+t0=$(date +%s%N)
+ct systemctl restart mpsr.service &
+restart=$!
+sleep $((stall - 2))
+status=$(rb_show StatusText)
+sleep 1
+# Had it exited, journald would take its last entries from a process gone.
+kill -0 $restart 2>/dev/null || fail "mpsrd stopped while journald had not taken its entries"
+ct kill -CONT "$jpid"
+jpid=
+cont_ms=$((($(date +%s%N) - t0) / 1000000))
+wait $restart || fail "restart failed"
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "restart: STATUS= during the stall: $status"
+echo "restart: took $((ms / 1000)).$((ms % 1000 / 100)) s; journald continued after $((cont_ms / 1000)).$((cont_ms % 1000 / 100)) s of it"
+case "$status" in
+"Stopping: "*"waiting for journald for "*) ;;
+*) fail "STATUS= at stop does not say that mpsrd waits for journald" ;;
+esac
+[ "$(rb_show MainPID)" != "$old" ] || fail "mpsrd was not restarted"
+[ -z "$(gave_up)" ] || fail "mpsrd gave up on journald: $(gave_up)"
+rb_load_wait $name || fail "a producer's write failed: it was disconnected"
+rb_wait_ids $name $tag $P $M 120 || fail "lines lost, doubled or cut"
+[ "$(rb_stop_breaks $name)" = 0 ] || fail "lines cut by a stop (MPSR_LINE_BREAK=stop)"
+
+# --- stop while journald is stopped, lines still in mpsrd's sockets ---------
+name=ld-slow-stop tag=sstp$$ M=1000
+rb_loader $name
+jpid=$(ct systemctl show -P MainPID systemd-journald.service)
+ct kill -STOP "$jpid" || fail "cannot stop journald"
+t0=$(date +%s)
+# 100 KB each: it fits in a socket's buffer, so the producers are done before the stop.
+rb_load_start $name -P $P -m $M -t $tag
+for i in $(seq 100); do
+	rb_load_running $name || break
+	sleep 0.1
+done
+rb_load_running $name && fail "the producers could not send their lines while journald was stopped"
+rb_load_wait $name || fail "a producer's write failed"
+ct systemctl stop mpsr.service &
+stop=$!
+sleep $((stall - ($(date +%s) - t0)))
+kill -0 $stop 2>/dev/null || fail "mpsrd stopped while journald had not taken its entries"
+ct kill -CONT "$jpid"
+jpid=
+wait $stop || fail "stop failed"
+[ "$(ct systemctl show -P Result mpsr.service)" = success ] || fail "result $(ct systemctl show -P Result mpsr.service)"
+[ "$(ct systemctl show -P ExecMainStatus mpsr.service)" = 0 ] || fail "exit status not 0"
+[ -z "$(gave_up)" ] || fail "mpsrd gave up on journald: $(gave_up)"
+rb_wait_ids $name $tag $P $M 60 || fail "lines lost, doubled or cut"
+echo "stop: result success, exit 0, after $(($(date +%s) - t0)) s"
+ct systemctl start mpsr.service || fail "start"
+rb_check_dropped
+rb_check_sanitizers
+rb_forget_journal
+
+# --- journald throttled ------------------------------------------------------
+mpsrd=$(rb_show MainPID) restarts0=$(rb_show NRestarts)
+P=16 M=3000
+# The same load without throttling first: what "slowed" compares with.
+name=ld-slow-base tag=sbas$$
+rb_loader $name
+t0=$(date +%s%N)
+ct $name -P $P -m $M -t $tag >/dev/null || fail "a producer's write failed"
+base_ms=$((($(date +%s%N) - t0) / 1000000))
+rb_wait_ids $name $tag $P $M 60 >/dev/null || fail "lines lost, doubled or cut (unthrottled)"
+
+ct_sh "printf '[Service]\nCPUQuota=10%%\n' >$jdropin"
+ct systemctl daemon-reload
+ct systemctl restart systemd-journald.service || fail "journald restart"
+jpid=$(ct systemctl show -P MainPID systemd-journald.service)
+# The quota as the kernel holds it (v2 cpu.max, v1 cpu.cfs_quota_us): where the
+# container's systemd has no cpu controller of its own, CPUQuota= stays a wish,
+# and journald runs 10 ms of every 100 ms by SIGSTOP and SIGCONT instead.
+cg=$(ct systemctl show -P ControlGroup systemd-journald.service)
+quota=$(ct cat /sys/fs/cgroup$cg/cpu.max /sys/fs/cgroup/cpu$cg/cpu.cfs_quota_us \
+	/sys/fs/cgroup/cpu,cpuacct$cg/cpu.cfs_quota_us 2>/dev/null | head -n1)
+case "$quota" in
+"10000 100000" | 10000) echo "throttle: CPUQuota=10% ($quota)" ;;
+*)
+	echo "throttle: CPUQuota=10% not enforced in this container; SIGSTOP 90 ms of every 100 ms"
+	ct_sh "echo \$\$ >/run/throttle.pid; while :; do kill -CONT $jpid; sleep 0.01; kill -STOP $jpid; sleep 0.09; done" \
+		>/dev/null 2>&1 &
+	;;
+esac
+name=ld-slow-thr tag=sthr$$
+rb_loader $name
+t0=$(date +%s%N)
+rb_load_start $name -P $P -m $M -t $tag
+rb_load_wait $name || fail "a producer's write failed"
+load_ms=$((($(date +%s%N) - t0) / 1000000))
+throttle_stop
+ct kill -CONT "$jpid"
+rb_wait_ids $name $tag $P $M 120 || fail "lines lost, doubled or cut"
+echo "throttle: $((P * M)) lines written in $((load_ms / 1000)).$((load_ms % 1000 / 100)) s" \
+	"(unthrottled: $((base_ms / 1000)).$((base_ms % 1000 / 100)) s)"
+[ $load_ms -gt $((2 * base_ms)) ] || fail "the throttled journald did not slow the producers down"
+[ $load_ms -gt 10000 ] || fail "the throttled load took less than the watchdog period: proves nothing"
+[ "$(rb_show MainPID)" = "$mpsrd" ] || fail "mpsrd was restarted ($mpsrd -> $(rb_show MainPID))"
+[ "$(rb_show NRestarts)" = "$restarts0" ] || fail "mpsrd failed and was restarted"
+ct rm -f $jdropin
+ct systemctl daemon-reload
+ct systemctl restart systemd-journald.service || fail "journald restart"
+jpid=
+rb_check_dropped
+rb_check_sanitizers
+rb_forget_journal
