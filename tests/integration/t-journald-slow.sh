@@ -11,10 +11,6 @@
 
 # Counted with -u mpsr: an entry journald processed after mpsrd had exited
 # carries no _SYSTEMD_UNIT, and is a line lost to whoever reads the service's log.
-rb_ids() {
-	ct journalctl -q --no-pager -o cat -u mpsr SYSLOG_IDENTIFIER="$1" |
-		"$here/count-ids" -v tag="$2" -v P="$3" -v M="$4" -v size=100
-}
 
 dropin=/run/systemd/system/mpsr.service.d/50-test-slow.conf
 jdropin=/run/systemd/system/systemd-journald.service.d/50-test-slow.conf
@@ -86,7 +82,7 @@ esac
 [ "$(rb_show MainPID)" != "$old" ] || fail "mpsrd was not restarted"
 [ -z "$(gave_up)" ] || fail "mpsrd gave up on journald: $(gave_up)"
 rb_load_wait $name || fail "a producer's write failed: it was disconnected"
-rb_wait_ids $name $tag $P $M 120 || fail "lines lost, doubled or cut"
+ct_wait_ids $tag $P $M 120 -u mpsr SYSLOG_IDENTIFIER=$name || fail "lines lost, doubled or cut"
 [ "$(rb_stop_breaks $name)" = 0 ] || fail "lines cut by a stop (MPSR_LINE_BREAK=stop)"
 
 # --- stop while journald is stopped, lines still in mpsrd's sockets ---------
@@ -113,7 +109,7 @@ wait $stop || fail "stop failed"
 [ "$(ct systemctl show -P Result mpsr.service)" = success ] || fail "result $(ct systemctl show -P Result mpsr.service)"
 [ "$(ct systemctl show -P ExecMainStatus mpsr.service)" = 0 ] || fail "exit status not 0"
 [ -z "$(gave_up)" ] || fail "mpsrd gave up on journald: $(gave_up)"
-rb_wait_ids $name $tag $P $M 60 || fail "lines lost, doubled or cut"
+ct_wait_ids $tag $P $M 60 -u mpsr SYSLOG_IDENTIFIER=$name || fail "lines lost, doubled or cut"
 echo "stop: result success, exit 0, after $(($(date +%s) - t0)) s"
 ct systemctl start mpsr.service || fail "start"
 rb_check_dropped
@@ -129,7 +125,7 @@ rb_loader $name
 t0=$(date +%s%N)
 ct $name -P $P -m $M -t $tag >/dev/null || fail "a producer's write failed"
 base_ms=$((($(date +%s%N) - t0) / 1000000))
-rb_wait_ids $name $tag $P $M 60 >/dev/null || fail "lines lost, doubled or cut (unthrottled)"
+ct_wait_ids $tag $P $M 60 -u mpsr SYSLOG_IDENTIFIER=$name >/dev/null || fail "lines lost, doubled or cut (unthrottled)"
 
 ct_sh "printf '[Service]\nCPUQuota=10%%\n' >$jdropin"
 ct systemctl daemon-reload
@@ -157,7 +153,7 @@ rb_load_wait $name || fail "a producer's write failed"
 load_ms=$((($(date +%s%N) - t0) / 1000000))
 throttle_stop
 ct kill -CONT "$jpid"
-rb_wait_ids $name $tag $P $M 120 || fail "lines lost, doubled or cut"
+ct_wait_ids $tag $P $M 120 -u mpsr SYSLOG_IDENTIFIER=$name || fail "lines lost, doubled or cut"
 echo "throttle: $((P * M)) lines written in $((load_ms / 1000)).$((load_ms % 1000 / 100)) s" \
 	"(unthrottled: $((base_ms / 1000)).$((base_ms % 1000 / 100)) s)"
 [ $load_ms -gt $((2 * base_ms)) ] || fail "the throttled journald did not slow the producers down"

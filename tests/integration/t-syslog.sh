@@ -2,7 +2,6 @@
 # logger in each of its modes and the standard-library syslog handlers of
 # Python and Perl, on the stream and the datagram socket. Every message is one
 # entry with exactly its text, identifier, priority and facility.
-fail() { echo "FAIL: $*"; exit 1; }
 ct systemctl start mpsr.socket || fail "mpsr.socket"
 tag=sl$$
 
