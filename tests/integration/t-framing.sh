@@ -29,22 +29,31 @@ joined=$(ct journalctl -q -o cat -u mpsr MPSR_PID="$pid" | tr -d '\n')
 marks=$(ct journalctl -q -o cat -u mpsr MPSR_PID="$pid" MPSR_LINE_BREAK=line-max | wc -l)
 [ "$marks" = 4 ] || fail "$marks entries marked line-max, want 4"
 
-# NUL bytes and invalid UTF-8 pass through byte for byte (journalctl shows them as bytes).
-pid=$(printf 'nul\000byte\nbad\377\376utf\n' | produce "")
-[ "$(ct_wait_count 2 10 -u mpsr MPSR_PID="$pid")" = 2 ] || fail "binary lines not stored"
-msgs=$(ct journalctl -q -o json -u mpsr MPSR_PID="$pid" --output-fields=MESSAGE | sed 's/.*"MESSAGE":\(\[[0-9,]*\]\).*/\1/')
-want='[110,117,108,0,98,121,116,101]
+# A NUL ends a message, as on journald's streams (syslog clients end theirs
+# so), marked MPSR_LINE_BREAK=nul; "\n\0" is one terminator. Invalid UTF-8
+# passes through byte for byte (journalctl shows it as bytes).
+pid=$(printf 'nul\000byte\n\000bad\377\376utf\n' | produce "")
+[ "$(ct_wait_count 3 10 -u mpsr MPSR_PID="$pid")" = 3 ] || fail "NUL-ended and binary lines not stored as 3 entries"
+msgs=$(ct journalctl -q -o json -u mpsr MPSR_PID="$pid" --output-fields=MESSAGE | sed 's/.*"MESSAGE":\(\[[0-9,]*\]\|"[^"]*"\).*/\1/')
+want='"nul"
+"byte"
 [98,97,100,255,254,117,116,102]'
-[ "$msgs" = "$want" ] || fail "binary lines changed: $msgs"
+[ "$msgs" = "$want" ] || fail "NUL-ended or binary lines changed: $msgs"
+[ "$(ct journalctl -q -o cat -u mpsr MPSR_PID="$pid" MPSR_LINE_BREAK=nul)" = nul ] ||
+	fail "the NUL-ended entry is not marked MPSR_LINE_BREAK=nul"
 
-# "<N>" sets the priority and is not part of the text; no prefix means info (6).
-pid=$(printf '<3>%s err\n<7>%s debug\n%s plain\n<9>%s not a prefix\n' "$tag" "$tag" "$tag" "$tag" | produce "")
-[ "$(ct_wait_count 4 10 -u mpsr MPSR_PID="$pid")" = 4 ] || fail "priority lines not stored"
+# "<N>" sets the priority and is not part of the text; no prefix means info
+# (6); a syslog "<PRI>" (here 9: user.alert) gives priority and facility; what
+# is no valid priority ("<999>") stays text.
+pid=$(printf '<3>%s err\n<7>%s debug\n%s plain\n<9>%s user alert\n<999>%s not a prefix\n' "$tag" "$tag" "$tag" "$tag" "$tag" | produce "")
+[ "$(ct_wait_count 5 10 -u mpsr MPSR_PID="$pid")" = 5 ] || fail "priority lines not stored"
 got=$(ct journalctl -q -o json -u mpsr MPSR_PID="$pid" --output-fields=MESSAGE,PRIORITY |
 	sed 's/.*"PRIORITY":"\([0-9]\)".*/\1/' | tr '\n' ' ')
-[ "$got" = "3 7 6 6 " ] || fail "priorities $got, want 3 7 6 6"
-[ "$(ct journalctl -q -o cat -u mpsr MPSR_PID="$pid" -p err | tr '\n' '|')" = "$tag err|" ] ||
-	fail "journalctl -p err does not find exactly the <3> line"
-ct journalctl -q -o cat -u mpsr MPSR_PID="$pid" | grep -qx "<9>$tag not a prefix" ||
+[ "$got" = "3 7 6 1 6 " ] || fail "priorities $got, want 3 7 6 1 6"
+[ "$(ct journalctl -q -o cat -u mpsr MPSR_PID="$pid" -p err | tr '\n' '|')" = "$tag err|$tag user alert|" ] ||
+	fail "journalctl -p err does not find exactly the <3> and <9> lines"
+[ "$(ct journalctl -q -o cat -u mpsr MPSR_PID="$pid" SYSLOG_FACILITY=1)" = "$tag user alert" ] ||
+	fail "<9> does not give SYSLOG_FACILITY=1"
+ct journalctl -q -o cat -u mpsr MPSR_PID="$pid" | grep -qx "<999>$tag not a prefix" ||
 	fail "an invalid prefix must stay text"
 echo "byte-wise, unterminated, 200 KiB, NUL, invalid UTF-8 and priorities as specified"
