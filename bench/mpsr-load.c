@@ -42,6 +42,7 @@ struct options {
 	unsigned long rate; /* per producer, messages/s; 0 = as fast as possible */
 	unsigned batch;     /* most bytes per write() on a stream */
 	unsigned hold;      /* seconds to keep the connection open afterwards */
+	bool syslog;        /* an RFC 3164 header in front of each message, as syslog(3) writes */
 	enum mode mode;
 	double duration;     /* seconds to send for; 0 = send `messages` */
 	const char *command; /* MODE_EXEC: run with sh -c, our lines on its stdin */
@@ -98,10 +99,16 @@ static int write_all(int fd, const char *p, size_t n) {
 /* Formats message `seq` of producer `p` into buf; returns its length (no '\n'). */
 static size_t format_msg(const struct options *o, unsigned p, unsigned long seq, char *buf,
 			 size_t size) {
-	int k = snprintf(buf, size, "%s p=%u s=%lu t=%llu ", o->tag, p, seq,
+	size_t head = 0;
+
+	/* The header is not counted in --size: the stored text is the same either way. */
+	if (o->syslog)
+		head = (size_t)snprintf(buf, size,
+					"<14>Nov 25 19:17:04 mpsr-load[%d]: ", (int)getpid());
+	int k = snprintf(buf + head, size - head, "%s p=%u s=%lu t=%llu ", o->tag, p, seq,
 			 (unsigned long long)realtime_usec());
-	size_t len = (size_t)k;
-	while (len < o->size && len < size - 1)
+	size_t len = head + (size_t)k;
+	while (len < head + o->size && len < size - 1)
 		buf[len++] = 'x';
 	return len;
 }
@@ -312,6 +319,7 @@ static void help(void) {
 	       "     --batch=BYTES      Most bytes per write() on a stream (default 4096)\n"
 	       "     --hold=SECONDS     Keep connections open afterwards\n"
 	       "  -d --duration=SECONDS  Send for this long instead of a fixed count\n"
+	       "     --syslog           Put an RFC 3164 header in front of each message\n"
 	       "     --mode=MODE        stream, dgram, native (sd_journal_send),\n"
 	       "                        journal-stream (journald's stdout stream), or\n"
 	       "                        exec (lines to the stdin of --exec's command)\n"
@@ -335,6 +343,7 @@ int main(int argc, char *argv[]) {
 		{"exec", required_argument, NULL, 'E'},
 		{"idle", required_argument, NULL, 'I'},
 		{"ready", required_argument, NULL, 'R'},
+		{"syslog", no_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -383,6 +392,7 @@ int main(int argc, char *argv[]) {
 				return 2;
 			}
 			break;
+		case 'S': o.syslog = true; break;
 		case 'h': help(); return 0;
 		default: return 2;
 		}
