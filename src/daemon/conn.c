@@ -14,9 +14,6 @@
 #include "packet.h"
 #include "stream.h"
 
-#define PACKET_BATCH  64 /* most records written per job */
-#define DRAIN_PACKETS (PACKET_BATCH * 16)
-
 struct conn {
 	struct conns *set;
 	struct loop_source *src;

@@ -11,8 +11,6 @@
 #include "packet.h"
 
 #define ACCEPT_BATCH      64 /* most connections accepted per wake-up */
-#define PACKET_BATCH      64 /* most datagrams written per job */
-#define DRAIN_PACKETS     (PACKET_BATCH * 16)
 #define ACCEPT_RETRY_USEC 1000000
 
 struct listener {

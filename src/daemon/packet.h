@@ -4,6 +4,9 @@
 #include "origin.h"
 #include "relay.h"
 
+#define PACKET_BATCH  64                  /* most packets written per job */
+#define DRAIN_PACKETS (PACKET_BATCH * 16) /* most packets written by the last job at stop */
+
 /*
  * Reading datagrams and records: one packet, one entry. Each packet is read
  * without taking it from the socket (MSG_PEEK), written, and only then taken
