@@ -48,13 +48,13 @@ static const char *break_name(enum frame_break b, const char *eof_name) {
 }
 
 /* Takes buf[taken..upto) out of the socket; they were read with MSG_PEEK already. */
-static int take(struct stream_in *in, struct relay *r, struct feed *fd, size_t upto) {
-	while (fd->taken < upto) {
-		ssize_t k = recv(in->fd, fd->buf + fd->taken, upto - fd->taken, MSG_DONTWAIT);
+static int take(struct stream_in *in, struct relay *r, struct feed *fe, size_t upto) {
+	while (fe->taken < upto) {
+		ssize_t k = recv(in->fd, fe->buf + fe->taken, upto - fe->taken, MSG_DONTWAIT);
 		if (k <= 0)
 			return k < 0 ? -errno : -EIO;
 		r->stats.bytes += (uint64_t)k;
-		fd->taken += (size_t)k;
+		fe->taken += (size_t)k;
 	}
 	return 0;
 }
@@ -82,31 +82,31 @@ static void count_stored(struct relay *r, unsigned lines, unsigned split, unsign
 }
 
 /*
- * Frames fd->buf and hands every line to the sink, taking stored lines out of
+ * Frames fe->buf and hands every line to the sink, taking stored lines out of
  * the socket every CONSUME_LINES lines. in->fs follows what is stored. Returns
  * 0, or a negative errno from the socket; a refusal by journald only stops
- * the feed (fd->journal_error).
+ * the feed (fe->journal_error).
  */
-static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, struct feed *fd) {
+static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, struct feed *fe) {
 	struct frame_state st = in->fs;
-	size_t pos = fd->stored;
+	size_t pos = fe->stored;
 	unsigned split = 0, unterminated = 0, since_take = 0;
 	struct frame f;
 	int k;
 
 	for (;;) {
 		struct frame_state next = st;
-		if (!frame_next(fd->buf + pos, fd->len - pos, r->cfg.line_max, fd->eof, &next, &f))
+		if (!frame_next(fe->buf + pos, fe->len - pos, r->cfg.line_max, fe->eof, &next, &f))
 			break;
 		if (sink->full(sink)) {
 			if ((k = commit(r, sink)) < 0)
 				goto refused;
 			count_stored(r, (unsigned)k, split, unterminated);
 			split = unterminated = 0;
-			fd->stored = pos;
+			fe->stored = pos;
 			in->fs = st;
 		}
-		k = put(r, sink, fd->buf + pos, &f, break_name(f.brk, fd->eof_name));
+		k = put(r, sink, fe->buf + pos, &f, break_name(f.brk, fe->eof_name));
 		if (k < 0)
 			goto refused;
 		st = next;
@@ -117,25 +117,25 @@ static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, s
 			continue;
 		count_stored(r, 1, split, unterminated);
 		split = unterminated = 0;
-		fd->stored = pos;
+		fe->stored = pos;
 		in->fs = st;
-		if (++since_take == CONSUME_LINES && fd->stored > fd->taken) {
+		if (++since_take == CONSUME_LINES && fe->stored > fe->taken) {
 			since_take = 0;
-			if ((k = take(in, r, fd, fd->stored)) < 0)
+			if ((k = take(in, r, fe, fe->stored)) < 0)
 				return k;
 		}
 	}
-	if (pos > fd->stored) {
+	if (pos > fe->stored) {
 		if ((k = commit(r, sink)) < 0)
 			goto refused;
 		count_stored(r, (unsigned)k, split, unterminated);
-		fd->stored = pos;
+		fe->stored = pos;
 		in->fs = st;
 	}
 	return 0;
 
 refused:
-	fd->journal_error = k;
+	fe->journal_error = k;
 	r->stats.journal_errors++;
 	relay_warn(r, k, "writing to the journal failed; will retry");
 	return 0;
@@ -165,18 +165,18 @@ static int stream_flush(struct stream_in *in, struct relay *r, struct line_sink 
 	if (in->carry_len == 0)
 		return READ_MORE;
 	memcpy(buf, in->carry, in->carry_len);
-	struct feed fd = {
+	struct feed fe = {
 		.buf = buf,
 		.len = in->carry_len,
 		.eof = true,
 		.eof_name = why,
 		.taken = in->carry_len,
 	};
-	int k = feed(in, r, sink, &fd);
+	int k = feed(in, r, sink, &fe);
 	if (k < 0)
 		return k;
-	if (fd.journal_error)
-		return keep(in, buf + fd.stored, fd.len - fd.stored) < 0 ? -ENOMEM : READ_RETRY;
+	if (fe.journal_error)
+		return keep(in, buf + fe.stored, fe.len - fe.stored) < 0 ? -ENOMEM : READ_RETRY;
 	/* All is stored; what framing left is the second byte of a "\n\0" terminator. */
 	stream_in_done(in);
 	in->fs = (struct frame_state){.priority = -1, .syslog = in->fs.syslog};
@@ -202,26 +202,26 @@ int stream_read(struct stream_in *in, struct relay *r, struct line_sink *sink) {
 		return k == READ_RETRY ? k : e;
 	}
 
-	struct feed fd = {
+	struct feed fe = {
 		.buf = buf,
 		.len = have + (size_t)n,
 		.eof = n == 0,
 		.eof_name = "eof",
 		.taken = have,
 	};
-	if ((k = feed(in, r, sink, &fd)) < 0 || (k = take(in, r, &fd, fd.stored)) < 0)
+	if ((k = feed(in, r, sink, &fe)) < 0 || (k = take(in, r, &fe, fe.stored)) < 0)
 		return k;
-	if (fd.journal_error == 0 && fd.eof) {
+	if (fe.journal_error == 0 && fe.eof) {
 		stream_in_done(in);
 		return READ_END;
 	}
 	/* An unfinished line that is all the socket holds is taken out, or poll() would spin. */
 	bool drained = (size_t)n < cap - have;
-	if (fd.journal_error == 0 && drained && (k = take(in, r, &fd, fd.len)) < 0)
+	if (fe.journal_error == 0 && drained && (k = take(in, r, &fe, fe.len)) < 0)
 		return k;
-	if ((k = keep(in, buf + fd.stored, fd.taken - fd.stored)) < 0)
+	if ((k = keep(in, buf + fe.stored, fe.taken - fe.stored)) < 0)
 		return k;
-	return fd.journal_error ? READ_RETRY : READ_MORE;
+	return fe.journal_error ? READ_RETRY : READ_MORE;
 }
 
 int stream_drain(struct stream_in *in, struct relay *r, struct line_sink *sink) {
