@@ -9,10 +9,6 @@
 # Counted with -u mpsr: an entry that journald attributes to no unit (one it
 # processed after its sender had exited) is a line lost to whoever reads the
 # service's log, even if it is somewhere in the journal.
-rb_ids() {
-	ct journalctl -q --no-pager -o cat -u mpsr SYSLOG_IDENTIFIER="$1" |
-		"$here/count-ids" -v tag="$2" -v P="$3" -v M="$4" -v size=100
-}
 
 dropin=/run/systemd/system/mpsr.service.d/50-test-stall.conf
 jdropin=/run/systemd/system/systemd-journald.service.d/50-test-stall.conf
@@ -86,7 +82,7 @@ for stall in 45 120; do
 	[ $span -ge $((stall - 10)) ] || fail "watchdog pings span $span s of a $stall s stall"
 
 	rb_load_wait $name || fail "a producer's write failed"
-	rb_wait_ids $name $tag $P $M 180 || fail "lines lost, doubled or cut"
+	ct_wait_ids $tag $P $M 180 -u mpsr SYSLOG_IDENTIFIER=$name || fail "lines lost, doubled or cut"
 	ms=$((($(date +%s%N) - t1) / 1000000))
 	echo "stall of $stall s: all $((P * M)) lines in journalctl -u mpsr $((ms / 1000)).$((ms % 1000 / 100)) s after journald continued"
 	[ "$(rb_show MainPID)" = "$mpsrd" ] || fail "mpsrd was restarted ($mpsrd -> $(rb_show MainPID))"
