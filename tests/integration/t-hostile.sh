@@ -29,11 +29,11 @@ for i in range(1000):
     s.connect('/run/mpsr.sock')
     s.close()
 " || fail "connect and close"
-# NUL bytes and invalid UTF-8 are stored as the bytes they are.
+# A NUL ends a message; invalid UTF-8 is stored as the bytes it is.
 ct_sh "printf '$tag nul a\000b\n' | hs-nul -u - $sock" || fail "nul"
 ct_sh "printf '$tag utf8 \377\376\300\n' | hs-utf8 -u - $sock" || fail "utf8"
 # A line of 5,000,000 bytes: 101 entries of 49,152 bytes, then the rest at EOF.
-ct_sh "head -c 5000000 /dev/zero | tr '\\\\0' y | hs-big -u - $sock" || fail "big"
+ct_sh "head -c 5000000 /dev/zero | tr '\\000' y | hs-big -u - $sock" || fail "big"
 # 2,000 records with fields no producer may set: refused, counted, rarely logged.
 ct python3 -c "
 import socket
@@ -61,8 +61,14 @@ echo "well-behaved, write to journald: $(ct journalctl -q --no-pager -o json SYS
 [ "$(ct_wait_count 1 10 SYSLOG_IDENTIFIER=hs-slow MESSAGE=slow-$tag)" = 1 ] || fail "the slow line is not one entry"
 [ "$(ct_wait_count 1 10 SYSLOG_IDENTIFIER=hs-vanish MPSR_LINE_BREAK=eof)" = 1 ] || fail "the vanished producer's line"
 # (Found by their text: a producer gone before mpsrd reads its name is "unknown".)
-ct journalctl -q --no-pager -o cat -u mpsr MPSR_TRANSPORT=stream | tr '\0\377\376\300' '@%%%' |
-	grep -qx "$tag nul a@b" || fail "the line with a NUL byte"
+# A NUL ends a message (as on journald's streams): "a" is an entry marked so, and
+# "b" the next one from the same producer. (Found by text and the kernel's pid:
+# a producer gone before mpsrd reads its name is "unknown".)
+[ "$(ct_wait_count 1 10 -u mpsr MESSAGE="$tag nul a" MPSR_LINE_BREAK=nul)" = 1 ] ||
+	fail "the text before a NUL byte is not an entry marked MPSR_LINE_BREAK=nul"
+nulpid=$(ct journalctl -q --no-pager -u mpsr MESSAGE="$tag nul a" -o export | sed -n 's/^MPSR_PID=//p')
+[ "$(ct journalctl -q --no-pager -o cat -u mpsr MPSR_PID="$nulpid")" = "$tag nul a
+b" ] || fail "the text after a NUL byte is not an entry of its own"
 ct journalctl -q --no-pager -o cat -u mpsr MPSR_TRANSPORT=stream | tr '\377\376\300' '%%%' |
 	grep -qx "$tag utf8 %%%" || fail "the invalid UTF-8 line"
 n=$(ct_wait_count 102 20 SYSLOG_IDENTIFIER=hs-big)
