@@ -25,9 +25,8 @@ struct conn {
 	bool drain_job; /* the job in hand is the last read; set before submitting */
 	struct origin origin;
 	struct stream_in in;
-	struct jstream *js; /* --transport=stream: journald's stream for its lines, or NULL */
-	char name[FDSTORE_NAME_MAX]; /* in the fd store, or "" */
-	struct conn *prev, *next;    /* conns.head */
+	struct jstream *js;       /* --transport=stream: journald's stream for its lines, or NULL */
+	struct conn *prev, *next; /* conns.head */
 };
 
 struct conns {
@@ -85,7 +84,7 @@ static void conn_close(struct conn *c, int error) {
 	if (c->next)
 		c->next->prev = c->prev;
 	cs->count--;
-	fdstore_remove(c->name);
+	fdstore_remove(cs->cfg.fd_store, c->fd);
 	conn_release(c);
 	cs->cfg.closed(cs->cfg.data);
 }
@@ -135,7 +134,7 @@ static int conn_event(int fd, short revents, void *data) {
 	return 0;
 }
 
-int conns_add(struct conns *cs, int fd, int type, const char *stored_name) {
+int conns_add(struct conns *cs, int fd, int type, bool kept) {
 	struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
 	socklen_t len = sizeof(cred);
 	struct conn *c = calloc(1, sizeof(*c));
@@ -171,14 +170,8 @@ int conns_add(struct conns *cs, int fd, int type, const char *stored_name) {
 		free(c);
 		return -ENOMEM;
 	}
-	if (stored_name) {
-		snprintf(c->name, sizeof(c->name), "%s", stored_name);
-	} else if (cs->cfg.fd_store) {
-		int r = fdstore_add(fd, c->name);
-		if (r < 0)
-			log_limited(&cs->warn, LOG_WARNING, r,
-				    "cannot keep a connection in the fd store");
-	}
+	if (!kept)
+		fdstore_add(cs->cfg.fd_store, fd);
 	c->next = cs->head;
 	if (cs->head)
 		cs->head->prev = c;

@@ -17,7 +17,7 @@
 struct conns_config {
 	struct loop *loop;
 	struct worker *worker;
-	bool fd_store;             /* keep connections across restarts (fdstore.h) */
+	struct fdstore *fd_store;  /* keeps connections across restarts (fdstore.h), or NULL */
 	struct jstreams *jstreams; /* --transport=stream, else NULL */
 	int default_priority;
 	/* After a connection closed. */
@@ -34,10 +34,10 @@ void conns_free(struct conns *cs);
 
 /*
  * Serves a producer connected to a stream or seqpacket socket; takes fd.
- * stored_name: the name it is kept under in the fd store already (adopted at
- * start), or NULL to keep it there now. Returns 0 or a negative errno.
+ * kept: it is kept across restarts already (adopted at start); otherwise it
+ * is kept at the next fdstore_flush(). Returns 0 or a negative errno.
  */
-int conns_add(struct conns *cs, int fd, int type, const char *stored_name);
+int conns_add(struct conns *cs, int fd, int type, bool kept);
 
 unsigned conns_count(const struct conns *cs);
 

@@ -105,7 +105,7 @@ static void datagram_done(struct job *j, int result) {
 		datagram_drain(l);
 }
 
-static void accept_some(struct listener *l) {
+static void accept_round(struct listener *l) {
 	struct listeners *ls = l->set;
 
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
@@ -130,6 +130,14 @@ static void accept_some(struct listener *l) {
 		}
 		ls->cfg.accepted(fd, l->type, ls->cfg.data);
 	}
+}
+
+static void accept_some(struct listener *l) {
+	struct listeners *ls = l->set;
+
+	accept_round(l);
+	if (ls->cfg.accepted_all)
+		ls->cfg.accepted_all(ls->cfg.data);
 }
 
 static int listener_event(int fd, short revents, void *data) {

@@ -19,6 +19,11 @@ struct listeners_config {
 	struct worker *worker;
 	/* A producer connected (type SOCK_STREAM or SOCK_SEQPACKET); it owns fd now. */
 	void (*accepted)(int fd, int type, void *data);
+	/*
+	 * After a round of accepts, before any producer accepted in it is read;
+	 * may be NULL.
+	 */
+	void (*accepted_all)(void *data);
 	/* Whether accepting must wait until listeners_resume(). */
 	bool (*full)(void *data);
 	void *data;

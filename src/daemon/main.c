@@ -211,8 +211,8 @@ static int take_sockets(struct daemon *d) {
 		const char *name = names && names[i] ? names[i] : "";
 		int r;
 
-		if (fdstore_is_conn(name)) {
-			r = server_adopt(d->server, fd, name);
+		if (fdstore_is_kept(name)) {
+			r = server_take_kept(d->server, fd, name);
 			if (r < 0) {
 				log_warning_errno(r, "dropping stored fd %s", name);
 				close(fd);
@@ -230,6 +230,12 @@ static int take_sockets(struct daemon *d) {
 	for (int i = 0; names && i < n; i++)
 		free(names[i]);
 	free(names);
+	/* Before serving anyone: new connections go into the holder made here. */
+	int kept = server_restore(d->server);
+	if (kept < 0)
+		return log_errno(kept, "cannot take back the kept connections");
+	if (kept > 0)
+		log_info("took back %d connections", kept);
 
 	for (unsigned i = 0; i < d->opt.n_listen; i++) {
 		int fd = listen_path(d->opt.listen_path[i]);

@@ -2,8 +2,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "conn.h"
+#include "fdstore.h"
 #include "journal.h"
 #include "jstream.h"
 #include "listener.h"
@@ -18,6 +20,7 @@ struct server {
 	struct worker *worker;
 	struct jstreams *jstreams; /* NULL unless cfg.stream_transport */
 	struct conns *conns;
+	struct fdstore *fds; /* keeps the connections across restarts */
 	struct listeners *listeners;
 	uint64_t accepted;
 	struct job sync;
@@ -32,6 +35,13 @@ static void on_accepted(int fd, int type, void *data) {
 		log_warning_errno(r, "cannot serve a new producer");
 	else
 		s->accepted++;
+}
+
+/* Kept before they are read: a restart then loses nothing they sent. */
+static void on_accepted_all(void *data) {
+	struct server *s = data;
+
+	(void)fdstore_flush(s->fds);
 }
 
 static bool too_many(void *data) {
@@ -55,13 +65,15 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 	s->cfg = *cfg;
 	if ((r = worker_new(loop, &cfg->relay, &s->worker)) < 0)
 		goto fail;
+	if ((r = fdstore_new(cfg->fd_store, &s->fds)) < 0)
+		goto fail;
 	if (cfg->stream_transport &&
 	    (r = jstreams_new(cfg->relay.default_priority, &s->jstreams)) < 0)
 		goto fail;
 	struct conns_config cc = {
 		.loop = loop,
 		.worker = s->worker,
-		.fd_store = cfg->fd_store,
+		.fd_store = s->fds,
 		.jstreams = s->jstreams,
 		.default_priority = cfg->relay.default_priority,
 		.closed = on_closed,
@@ -73,6 +85,7 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 		.loop = loop,
 		.worker = s->worker,
 		.accepted = on_accepted,
+		.accepted_all = on_accepted_all,
 		.full = too_many,
 		.data = s,
 	};
@@ -92,6 +105,7 @@ void server_free(struct server *s) {
 	if (!worker_free(s->worker))
 		return; /* it is stuck in journald and goes with the process */
 	conns_free(s->conns);
+	fdstore_free(s->fds);
 	listeners_free(s->listeners);
 	jstreams_free(s->jstreams);
 	free(s);
@@ -106,11 +120,26 @@ int server_adopt(struct server *s, int fd, const char *name) {
 	bool listening = false;
 	int r = socket_kind(fd, &type, &listening);
 
-	if (r < 0)
+	if (r >= 0 && (listening || (type != SOCK_STREAM && type != SOCK_SEQPACKET)))
+		r = -EINVAL;
+	if (r < 0) {
+		log_warning_errno(r, "dropping a kept connection (%s)", name ? name : "holder");
+		close(fd);
 		return r;
-	if (listening || (type != SOCK_STREAM && type != SOCK_SEQPACKET))
-		return -EINVAL;
-	return conns_add(s->conns, fd, type, name);
+	}
+	return conns_add(s->conns, fd, type, true);
+}
+
+int server_take_kept(struct server *s, int fd, const char *name) {
+	return fdstore_take(s->fds, fd, name);
+}
+
+static int adopt_kept(int fd, void *data) {
+	return server_adopt(data, fd, NULL);
+}
+
+int server_restore(struct server *s) {
+	return fdstore_restore(s->fds, adopt_kept, s);
 }
 
 void server_tick(struct server *s, uint64_t now) {

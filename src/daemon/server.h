@@ -36,8 +36,21 @@ void server_free(struct server *s);
 /* Serves a listening stream or seqpacket socket, or a bound datagram socket. */
 int server_add_listener(struct server *s, int fd);
 
-/* Takes back a producer connection kept in the fd store across a restart. */
+/*
+ * Serves a producer connection kept across a restart; takes fd (closes it
+ * on failure). name: what it was passed under, or NULL if it came out of a
+ * holder. Returns 0 or a negative errno.
+ */
 int server_adopt(struct server *s, int fd, const char *name);
+
+/* At start: takes an fd passed under a name fdstore_is_kept() accepts. */
+int server_take_kept(struct server *s, int fd, const char *name);
+
+/*
+ * At start, once every passed fd is taken: serves every kept connection.
+ * Returns how many, or a negative errno.
+ */
+int server_restore(struct server *s);
 
 /* Periodic work: resumes accepting after a lack of fds. */
 void server_tick(struct server *s, uint64_t now);

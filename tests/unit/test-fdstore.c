@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The holder against a stand-in for the service manager's fd store: a
+ * datagram socket at NOTIFY_SOCKET that keeps what FDSTORE=1 gives it and
+ * drops what FDSTOREREMOVE=1 names, as systemd does. A "restart" frees one
+ * fdstore and gives a new one copies of what the stand-in keeps.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "fdstore.h"
+
+#define MAX_STORED 64
+#define MSG_FDS    253
+
+struct stored {
+	char name[256];
+	int fd;
+};
+
+static struct manager {
+	int sock;
+	char path[108];
+	pthread_t thread;
+	pthread_mutex_t lock;
+	bool stop;
+	struct stored fd[MAX_STORED];
+	unsigned n;
+	unsigned refused; /* FDSTORE=1 beyond MAX_STORED */
+} M = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static bool same_fd(int a, int b) {
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+static void keep(const char *name, int fd) {
+	for (unsigned i = 0; i < M.n; i++)
+		if (same_fd(M.fd[i].fd, fd)) {
+			close(fd);
+			return;
+		}
+	if (M.n == MAX_STORED) {
+		M.refused++;
+		close(fd);
+		return;
+	}
+	snprintf(M.fd[M.n].name, sizeof(M.fd[M.n].name), "%s", name);
+	M.fd[M.n++].fd = fd;
+}
+
+static void drop(const char *name) {
+	for (unsigned i = 0; i < M.n;)
+		if (strcmp(M.fd[i].name, name) == 0) {
+			close(M.fd[i].fd);
+			M.fd[i] = M.fd[--M.n];
+		} else {
+			i++;
+		}
+}
+
+/* One notify message; false when none is queued. Called with the lock held. */
+static bool handle_one(void) {
+	char text[1024], name[256] = "";
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(16 * sizeof(int))];
+	} control;
+	struct iovec iov = {.iov_base = text, .iov_len = sizeof(text) - 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = control.buf,
+			     .msg_controllen = sizeof(control.buf)};
+	ssize_t n = recvmsg(M.sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int fds[16], nfds = 0;
+
+	if (n < 0)
+		return false;
+	text[n] = '\0';
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
+				memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+	const char *p = strstr(text, "FDNAME=");
+	if (p)
+		sscanf(p, "FDNAME=%255[^\n]", name);
+	if (strstr(text, "FDSTORE=1"))
+		for (int i = 0; i < nfds; i++)
+			keep(name, fds[i]);
+	else
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+	if (strstr(text, "FDSTOREREMOVE=1"))
+		drop(name);
+	return true;
+}
+
+/* libsystemd's sends block once 10 messages wait: keep reading. */
+static void *manager_run(void *arg) {
+	(void)arg;
+	for (;;) {
+		struct pollfd p = {.fd = M.sock, .events = POLLIN};
+		poll(&p, 1, 10);
+		pthread_mutex_lock(&M.lock);
+		bool stop = M.stop;
+		while (handle_one())
+			;
+		pthread_mutex_unlock(&M.lock);
+		if (stop)
+			return NULL;
+	}
+}
+
+/* Everything sent so far is handled: sd_notify() returns once it is queued. */
+static void manager_sync(void) {
+	pthread_mutex_lock(&M.lock);
+	while (handle_one())
+		;
+	pthread_mutex_unlock(&M.lock);
+}
+
+static void manager_start(void) {
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct rlimit rl;
+
+	/* As mpsrd does: thousands of fds. */
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+
+	snprintf(M.path, sizeof(M.path), "/tmp/test-fdstore-%d.sock", (int)getpid());
+	unlink(M.path);
+	strcpy(sa.sun_path, M.path);
+	M.sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(M.sock, 0);
+	cr_assert_eq(bind(M.sock, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setenv("NOTIFY_SOCKET", M.path, 1);
+	M.stop = false;
+	M.n = M.refused = 0;
+	cr_assert_eq(pthread_create(&M.thread, NULL, manager_run, NULL), 0);
+}
+
+static void manager_stop(void) {
+	pthread_mutex_lock(&M.lock);
+	M.stop = true;
+	pthread_mutex_unlock(&M.lock);
+	pthread_join(M.thread, NULL);
+	for (unsigned i = 0; i < M.n; i++)
+		close(M.fd[i].fd);
+	close(M.sock);
+	unlink(M.path);
+	unsetenv("NOTIFY_SOCKET");
+}
+
+TestSuite(fdstore, .init = manager_start, .fini = manager_stop, .timeout = 120);
+
+static int stored_fd(const char *suffix) {
+	size_t k = strlen(suffix);
+
+	manager_sync();
+	for (unsigned i = 0; i < M.n; i++) {
+		size_t l = strlen(M.fd[i].name);
+		if (l >= k && strcmp(M.fd[i].name + l - k, suffix) == 0)
+			return M.fd[i].fd;
+	}
+	return -1;
+}
+
+/* What a new mpsrd gets: copies of what the manager keeps, under their names. */
+static struct fdstore *restart(int (*adopt)(int fd, void *data), void *data, int *adopted) {
+	struct fdstore *fs;
+
+	manager_sync();
+	cr_assert_eq(fdstore_new(true, &fs), 0);
+	for (unsigned i = 0; i < M.n; i++) {
+		cr_assert(fdstore_is_kept(M.fd[i].name));
+		int fd = fcntl(M.fd[i].fd, F_DUPFD_CLOEXEC, 3);
+		cr_assert_geq(fd, 0);
+		cr_assert_eq(fdstore_take(fs, fd, M.fd[i].name), 0);
+	}
+	*adopted = fdstore_restore(fs, adopt, data);
+	manager_sync();
+	return fs;
+}
+
+/* The connections a restart served, by inode. */
+struct got {
+	int *fd;
+	ino_t *ino;
+	unsigned n, max;
+};
+
+static int adopt_record(int fd, void *data) {
+	struct got *g = data;
+	struct stat st;
+
+	cr_assert_lt(g->n, g->max);
+	cr_assert_eq(fstat(fd, &st), 0);
+	g->fd[g->n] = fd;
+	g->ino[g->n++] = st.st_ino;
+	return 0;
+}
+
+static struct got got_new(unsigned max) {
+	struct got g = {
+		.fd = calloc(max, sizeof(int)), .ino = calloc(max, sizeof(ino_t)), .max = max};
+	cr_assert(g.fd && g.ino);
+	return g;
+}
+
+static void got_close(struct got *g) {
+	for (unsigned i = 0; i < g->n; i++)
+		close(g->fd[i]);
+	free(g->fd);
+	free(g->ino);
+}
+
+static ino_t inode(int fd) {
+	struct stat st;
+	cr_assert_eq(fstat(fd, &st), 0);
+	return st.st_ino;
+}
+
+static int find_ino(const struct got *g, ino_t ino) {
+	int found = -1;
+	for (unsigned i = 0; i < g->n; i++)
+		if (g->ino[i] == ino) {
+			cr_assert_eq(found, -1, "inode %lu adopted twice", (unsigned long)ino);
+			found = (int)i;
+		}
+	return found;
+}
+
+static void send_fds(int sock, const int *fds, unsigned n) {
+	char byte = 0;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(MSG_FDS * sizeof(int))];
+	} control;
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = control.buf,
+			     .msg_controllen = CMSG_SPACE(n * sizeof(int))};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+	cr_assert_eq(sendmsg(sock, &msg, MSG_DONTWAIT), 1);
+}
+
+static int adopt_none(int fd, void *data) {
+	(void)fd;
+	(void)data;
+	cr_assert_fail("nothing to adopt");
+	return -1;
+}
+
+#define N_MANY 5000
+
+/* 5,000 connections through a restart: each one once, its bytes intact. */
+Test(fdstore, round_trip_many) {
+	static int conn[N_MANY], peer[N_MANY];
+	struct fdstore *fs;
+	int adopted;
+
+	fs = restart(adopt_none, NULL, &adopted);
+	cr_assert_eq(adopted, 0);
+	cr_assert_eq(M.n, 2, "a new holder, both ends: %u stored", M.n);
+	for (int i = 0; i < N_MANY; i++) {
+		int sv[2];
+		cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		conn[i] = sv[0];
+		peer[i] = sv[1];
+		fdstore_add(fs, conn[i]);
+		/* Accept rounds of 64, as the listeners do. */
+		if (i % 64 == 63)
+			cr_assert_eq(fdstore_flush(fs), 0);
+	}
+	cr_assert_eq(fdstore_flush(fs), 0);
+	manager_sync();
+	cr_assert_eq(M.n, 2, "the manager keeps %u fds for %d connections", M.n, N_MANY);
+	struct fdstore_stats st;
+	fdstore_stats(fs, &st);
+	cr_assert_eq(st.live, N_MANY);
+	cr_assert_eq(st.held, N_MANY);
+	for (int i = 0; i < N_MANY; i++) {
+		char line[16];
+		int len = snprintf(line, sizeof(line), "%d\n", i);
+		cr_assert_eq(write(peer[i], line, len), len);
+	}
+
+	/* mpsrd goes away: its fds close, the holder keeps the connections. */
+	fdstore_free(fs);
+	for (int i = 0; i < N_MANY; i++)
+		close(conn[i]);
+
+	struct got g = got_new(N_MANY);
+	fs = restart(adopt_record, &g, &adopted);
+	cr_assert_eq(adopted, N_MANY);
+	cr_assert_eq(M.n, 2, "the old holder is gone from the store: %u stored", M.n);
+	cr_assert_null(strstr(M.fd[0].name, "holder-0-"), "a new generation: %s", M.fd[0].name);
+	static bool seen[N_MANY];
+	for (unsigned k = 0; k < g.n; k++) {
+		char line[16] = "";
+		int i = -1;
+		cr_assert_gt(read(g.fd[k], line, sizeof(line) - 1), 0);
+		cr_assert_eq(sscanf(line, "%d", &i), 1);
+		cr_assert(i >= 0 && i < N_MANY && !seen[i], "connection %d twice or unknown", i);
+		seen[i] = true;
+	}
+	fdstore_free(fs);
+	got_close(&g);
+	for (int i = 0; i < N_MANY; i++)
+		close(peer[i]);
+}
+
+/*
+ * A compaction cut short by a crash leaves two holders that share
+ * connections, and an upgrade leaves connections kept one by one (c-*):
+ * each one is served once, and only the new holder stays in the store.
+ */
+Test(fdstore, dedupe_by_inode) {
+	int conn[300], peer[300], old[2], newer[2];
+
+	for (int i = 0; i < 300; i++) {
+		int sv[2];
+		cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		conn[i] = sv[0];
+		peer[i] = sv[1];
+	}
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, old), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, newer), 0);
+	/* Old: 0..299 in two messages; newer: 0..199, half moved. */
+	send_fds(old[0], conn, 253);
+	send_fds(old[0], conn + 253, 47);
+	send_fds(newer[0], conn, 200);
+	pthread_mutex_lock(&M.lock);
+	keep("holder-7-tx", old[0]);
+	keep("holder-7-rx", old[1]);
+	keep("holder-8-tx", newer[0]);
+	keep("holder-8-rx", newer[1]);
+	/* An upgrade: connection 5 kept on its own too, and one only that way. */
+	keep("c-5", fcntl(conn[5], F_DUPFD_CLOEXEC, 3));
+	int single[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, single), 0);
+	keep("c-single", single[0]);
+	pthread_mutex_unlock(&M.lock);
+	ino_t single_ino = inode(single[0]);
+	ino_t ino[300];
+	for (int i = 0; i < 300; i++) {
+		ino[i] = inode(conn[i]);
+		close(conn[i]);
+	}
+
+	struct got g = got_new(400);
+	int adopted;
+	struct fdstore *fs = restart(adopt_record, &g, &adopted);
+	cr_assert_eq(adopted, 301);
+	cr_assert_eq(g.n, 301);
+	for (int i = 0; i < 300; i++)
+		cr_assert_geq(find_ino(&g, ino[i]), 0, "connection %d not adopted", i);
+	cr_assert_geq(find_ino(&g, single_ino), 0, "the single connection not adopted");
+	cr_assert_eq(M.n, 2, "%u stored, want the new holder only", M.n);
+	for (unsigned i = 0; i < M.n; i++)
+		cr_assert(strncmp(M.fd[i].name, "holder-9-", 9) == 0, "stored: %s", M.fd[i].name);
+
+	/* And they are all in the new holder: one more restart finds them again. */
+	fdstore_free(fs);
+	struct got g2 = got_new(400);
+	got_close(&g);
+	fs = restart(adopt_record, &g2, &adopted);
+	cr_assert_eq(adopted, 301);
+	fdstore_free(fs);
+	got_close(&g2);
+	for (int i = 0; i < 300; i++)
+		close(peer[i]);
+	close(single[1]);
+}
+
+/*
+ * Closed connections are dropped once they outnumber the live ones (and are
+ * 512): then the holder has exactly the live ones, and the closed ones'
+ * producers see the end at once, not at the compaction.
+ */
+Test(fdstore, compaction_keeps_the_live) {
+	enum { N = 1000, CLOSE = 512 };
+	static int conn[N], peer[N];
+	struct fdstore_stats st;
+	int adopted;
+	struct fdstore *fs = restart(adopt_none, NULL, &adopted);
+
+	for (int i = 0; i < N; i++) {
+		int sv[2];
+		cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv),
+			     0);
+		conn[i] = sv[0];
+		peer[i] = sv[1];
+		fdstore_add(fs, conn[i]);
+	}
+	cr_assert_eq(fdstore_flush(fs), 0);
+	/* Every other one first, then odd ones. */
+	bool dead[N] = {false};
+	for (int closed = 0; closed < CLOSE; closed++) {
+		int i = closed < N / 2 ? 2 * closed : 2 * (closed - N / 2) + 1;
+		fdstore_stats(fs, &st);
+		cr_assert_eq(st.compactions, 0, "compacted with %d closed of %d", closed, N);
+		fdstore_remove(fs, conn[i]);
+		close(conn[i]);
+		dead[i] = true;
+		char c;
+		cr_assert_eq(read(peer[i], &c, 1), 0, "producer %d does not see the end", i);
+	}
+	fdstore_stats(fs, &st);
+	cr_assert_eq(st.compactions, 1);
+	cr_assert_eq(st.live, N - CLOSE);
+	cr_assert_eq(st.held, N - CLOSE);
+	manager_sync();
+	cr_assert_eq(M.n, 2);
+
+	fdstore_free(fs);
+	ino_t ino[N];
+	for (int i = 0; i < N; i++)
+		if (!dead[i]) {
+			ino[i] = inode(conn[i]);
+			close(conn[i]);
+		}
+	struct got g = got_new(N);
+	fs = restart(adopt_record, &g, &adopted);
+	cr_assert_eq(adopted, N - CLOSE);
+	for (int i = 0; i < N; i++)
+		if (!dead[i])
+			cr_assert_geq(find_ino(&g, ino[i]), 0, "live connection %d lost", i);
+	fdstore_free(fs);
+	got_close(&g);
+	for (int i = 0; i < N; i++)
+		close(peer[i]);
+}
+
+/* A full holder (its queue; the kernel says EAGAIN) is compacted, not given up. */
+Test(fdstore, full_holder_compacts) {
+	enum { N = 2000 };
+	static int conn[N];
+	struct fdstore_stats st;
+	int adopted, size = 4096;
+	struct fdstore *fs = restart(adopt_none, NULL, &adopted);
+
+	/* Room for a few dozen messages only. */
+	int tx = stored_fd("-tx");
+	cr_assert_geq(tx, 0);
+	cr_assert_eq(setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)), 0);
+	for (int i = 0; i < N; i++) {
+		conn[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		cr_assert_geq(conn[i], 0);
+		fdstore_add(fs, conn[i]);
+		/* One accept each: one message each. */
+		cr_assert_eq(fdstore_flush(fs), 0, "connection %d", i);
+	}
+	fdstore_stats(fs, &st);
+	cr_assert_eq(st.compactions, 1, "%u compactions", st.compactions);
+	cr_assert_eq(st.live, N);
+	cr_assert_eq(st.held, N);
+	manager_sync();
+	cr_assert_eq(M.n, 2);
+
+	fdstore_free(fs);
+	ino_t ino[N];
+	for (int i = 0; i < N; i++) {
+		ino[i] = inode(conn[i]);
+		close(conn[i]);
+	}
+	struct got g = got_new(N);
+	fs = restart(adopt_record, &g, &adopted);
+	cr_assert_eq(adopted, N);
+	for (int i = 0; i < N; i++)
+		cr_assert_geq(find_ino(&g, ino[i]), 0, "connection %d lost", i);
+	fdstore_free(fs);
+	got_close(&g);
+}
+
+/* Without a service manager the holder still works; nothing else is kept. */
+Test(fdstore, without_manager) {
+	struct fdstore *fs;
+	int sv[2];
+
+	unsetenv("NOTIFY_SOCKET");
+	cr_assert_eq(fdstore_new(true, &fs), 0);
+	cr_assert_eq(fdstore_restore(fs, adopt_none, NULL), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	fdstore_add(fs, sv[0]);
+	cr_assert_eq(fdstore_flush(fs), 0);
+	struct fdstore_stats st;
+	fdstore_stats(fs, &st);
+	cr_assert_eq(st.held, 1);
+	fdstore_remove(fs, sv[0]);
+	fdstore_free(fs);
+	close(sv[0]);
+	close(sv[1]);
+	manager_sync();
+	cr_assert_eq(M.n, 0);
+}
