@@ -94,6 +94,8 @@ static int conn_run(struct job *j, struct relay *r) {
 	struct conn *c = (struct conn *)((char *)j - offsetof(struct conn, job));
 	int prio = c->set->cfg.default_priority;
 
+	/* The units are read here, off the accept path: a burst of producers waits for no one. */
+	origin_add_units(&c->origin);
 	if (c->type == SOCK_SEQPACKET)
 		return packet_read_records(c->fd, &c->origin, r,
 					   c->drain_job ? DRAIN_PACKETS : PACKET_BATCH);

@@ -41,8 +41,7 @@ static void origin_add(struct origin *o, size_t *used, const char *fmt, ...) {
 	*used += (size_t)k + 1;
 }
 
-/* The producer's units, from its cgroup; only what it has. */
-static void origin_add_units(struct origin *o, size_t *used, pid_t pid) {
+void origin_add_units(struct origin *o) {
 	static const struct {
 		const char *field;
 		int (*get)(pid_t, char **);
@@ -52,43 +51,41 @@ static void origin_add_units(struct origin *o, size_t *used, pid_t pid) {
 		{"MPSR_SLICE", sd_pid_get_slice},
 	};
 
-	if (pid <= 0)
+	if (o->units)
+		return;
+	o->units = true;
+	if (o->pid <= 0)
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 		char *v = NULL;
-		if (units[i].get(pid, &v) >= 0 && v && *v)
-			origin_add(o, used, "%s=%s", units[i].field, v);
+		if (units[i].get(o->pid, &v) >= 0 && v && *v)
+			origin_add(o, &o->used, "%s=%s", units[i].field, v);
 		free(v);
 	}
 }
 
-static void origin_format(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,
-			  enum origin_transport transport, bool units) {
-	size_t used = 0;
+void origin_init(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,
+		 enum origin_transport transport) {
 	const char *ident = comm && *comm ? comm : "unknown";
 
 	o->n = 0;
-	origin_add(o, &used, FIELD_SYSLOG_IDENTIFIER "%s", ident);
-	origin_add(o, &used, "SYSLOG_PID=%d", (int)pid);
-	origin_add(o, &used, "MPSR_PID=%d", (int)pid);
-	origin_add(o, &used, "MPSR_UID=%u", (unsigned)uid);
-	origin_add(o, &used, "MPSR_GID=%u", (unsigned)gid);
-	origin_add(o, &used, "MPSR_COMM=%s", ident);
-	origin_add(o, &used, "MPSR_TRANSPORT=%s", transport_names[transport]);
-	if (units)
-		origin_add_units(o, &used, pid);
-}
-
-void origin_init(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,
-		 enum origin_transport transport) {
-	origin_format(o, pid, uid, gid, comm, transport, false);
+	o->used = 0;
+	o->pid = pid;
+	o->units = false;
+	origin_add(o, &o->used, FIELD_SYSLOG_IDENTIFIER "%s", ident);
+	origin_add(o, &o->used, "SYSLOG_PID=%d", (int)pid);
+	origin_add(o, &o->used, "MPSR_PID=%d", (int)pid);
+	origin_add(o, &o->used, "MPSR_UID=%u", (unsigned)uid);
+	origin_add(o, &o->used, "MPSR_GID=%u", (unsigned)gid);
+	origin_add(o, &o->used, "MPSR_COMM=%s", ident);
+	origin_add(o, &o->used, "MPSR_TRANSPORT=%s", transport_names[transport]);
 }
 
 void origin_from_cred(struct origin *o, const struct ucred *cred, enum origin_transport transport) {
 	char comm[64] = "";
 
 	origin_read_comm(cred->pid, comm, sizeof(comm));
-	origin_format(o, cred->pid, cred->uid, cred->gid, comm, transport, true);
+	origin_init(o, cred->pid, cred->uid, cred->gid, comm, transport);
 }
 
 int origin_read_comm(pid_t pid, char *buf, size_t size) {
@@ -126,6 +123,7 @@ const struct origin *origin_cache_get(struct origin_cache *c, const struct ucred
 	if (s->at == 0 || s->cred.pid != cred->pid || s->cred.uid != cred->uid ||
 	    s->cred.gid != cred->gid || now - s->at > ORIGIN_TTL_USEC) {
 		origin_from_cred(&s->origin, cred, ORIGIN_DATAGRAM);
+		origin_add_units(&s->origin);
 		s->cred = *cred;
 		s->at = now;
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -24,6 +25,9 @@ struct origin {
 	 */
 	struct iovec iov[ORIGIN_FIELDS_MAX];
 	unsigned n;
+	pid_t pid;
+	bool units;     /* origin_add_units() was called */
+	size_t used;    /* of text */
 	char text[480]; /* what iov points into */
 };
 
@@ -31,8 +35,15 @@ struct origin {
 void origin_init(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,
 		 enum origin_transport transport);
 
-/* origin_init() with the comm and the units (MPSR_UNIT, ...) read from /proc now. */
+/* origin_init() with the comm read from /proc now. */
 void origin_from_cred(struct origin *o, const struct ucred *cred, enum origin_transport transport);
+
+/*
+ * Adds the producer's MPSR_UNIT, MPSR_USER_UNIT and MPSR_SLICE, those it has,
+ * read from its cgroup now. Costs a few reads of /proc: done off the accept
+ * path, before the producer's first entry.
+ */
+void origin_add_units(struct origin *o);
 
 /* Reads /proc/PID/comm into buf; returns 0 or a negative errno. */
 int origin_read_comm(pid_t pid, char *buf, size_t size);
