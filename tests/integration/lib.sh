@@ -169,8 +169,9 @@ ct_ids() {
 }
 
 # ct_wait_ids [--dups=N] TAG P M SECS MATCH...: like ct_ids once all are
-# there, or the count has not grown for 10 s, or SECS have passed. Waiting on
-# growth, not on the clock alone: a busy machine is slow, not lossy.
+# there, or the count has not grown for 10 s, or SECS have passed and it did
+# not grow in the last second. Waiting on growth rather than on the clock: a
+# busy machine is slow, not lossy.
 ct_wait_ids() {
 	local opt=
 	case "$1" in --dups=*) opt=$1; shift ;; esac
@@ -181,7 +182,7 @@ ct_wait_ids() {
 		out=$(ct_ids $opt "$tag" "$p" "$m" "$@") && { rc=0; break; }
 		[ "$out" = "$last" ] && same=$((same + 1)) || same=0
 		last=$out
-		[ $same -ge 10 ] || [ "$(date +%s)" -ge $end ] && break
+		[ $same -ge 10 ] || { [ $same -ge 1 ] && [ "$(date +%s)" -ge $end ]; } && break
 		sleep 1
 	done
 	echo "$out"
