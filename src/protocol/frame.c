@@ -25,7 +25,11 @@ static bool frame_lines(const char *buf, size_t len, size_t line_max, bool eof,
 	size_t scan = avail <= line_max ? avail : line_max + 1;
 	const char *nl = memchr(buf + skip, '\n', scan);
 
-	*f = (struct frame){.start = skip, .priority = st->priority, .facility = -1};
+	f->start = skip;
+	f->priority = st->priority;
+	f->facility = -1;
+	f->fields.ident = f->fields.pid = f->fields.timestamp = (struct span){0};
+	f->fields.hostname = f->fields.msgid = f->fields.sd = (struct span){0};
 	if (nl != NULL) {
 		f->len = (size_t)(nl - (buf + skip));
 		f->consumed = skip + f->len + 1;
@@ -133,10 +137,10 @@ static void carried_header(const struct frame_state *st, struct frame *f) {
 /* Reads the header of the message piece at buf[at..at+n) into *f. */
 static void read_header(const char *buf, size_t at, size_t n, const struct frame_state *st,
 			struct frame *f) {
-	struct syslog_header h = {.priority = -1, .facility = -1};
+	struct syslog_header h;
 
-	if (!st->no_prefix)
-		syslog_parse(buf + at, n, &h);
+	/* No prefix: parsing nothing gives no header. */
+	syslog_parse(buf + at, st->no_prefix ? 0 : n, &h);
 	f->start = at + h.text;
 	f->len = n - h.text;
 	f->priority = h.priority;
@@ -146,21 +150,21 @@ static void read_header(const char *buf, size_t at, size_t n, const struct frame
 
 /*
  * Where the message at buf[0..len) ends, for a line (not octet-counted):
- * sets *n (its bytes) and f->brk and f->consumed. Returns false when more
- * bytes are needed.
+ * sets *n (its bytes), f->brk, f->consumed and *ended. Returns false when
+ * more bytes are needed.
  */
 static bool line_end(const char *buf, size_t len, size_t line_max, bool eof, size_t *n,
-		     struct frame *f, struct frame_state *st) {
+		     struct frame *f, unsigned char *ended) {
 	/* A line of exactly line_max bytes still ends at its terminator. */
 	size_t scan = len <= line_max ? len : line_max + 1;
 	const char *end = find_end(buf, scan);
 
-	st->ended = ENDED_OTHER;
+	*ended = ENDED_OTHER;
 	if (end != NULL) {
 		*n = (size_t)(end - buf);
 		f->consumed = *n + 1;
 		f->brk = *end == '\n' ? FRAME_BREAK_NONE : FRAME_BREAK_NUL;
-		st->ended = *end == '\n' ? ENDED_NEWLINE : ENDED_NUL;
+		*ended = *end == '\n' ? ENDED_NEWLINE : ENDED_NUL;
 	} else if (len > line_max) {
 		*n = line_max;
 		f->consumed = line_max;
@@ -175,41 +179,52 @@ static bool line_end(const char *buf, size_t len, size_t line_max, bool eof, siz
 	return true;
 }
 
+/*
+ * The end of an octet-counted message of which want bytes are still to come
+ * and have are there: sets *n, f->brk and f->consumed (the count's own bytes
+ * excluded) and *left. Returns false when more bytes are needed.
+ */
+static bool counted_end(size_t want, size_t have, size_t line_max, bool eof, size_t *n,
+			struct frame *f, size_t *left) {
+	*n = want < line_max ? want : line_max;
+	if (have < *n) {
+		if (!eof)
+			return false;
+		*n = have;
+		*left = 0;
+		f->brk = FRAME_BREAK_EOF;
+	} else {
+		*left = want - *n;
+		f->brk = *left > 0 ? FRAME_BREAK_LINE_MAX : FRAME_BREAK_NONE;
+	}
+	f->consumed = *n;
+	return true;
+}
+
 /* A later piece of a split message: no header, what the first piece had. */
 static bool frame_rest(const char *buf, size_t len, size_t line_max, bool eof,
 		       struct frame_state *st, struct frame *f) {
-	struct frame_state next = *st;
-	size_t n;
+	unsigned char ended = ENDED_OTHER;
+	size_t n, left = 0;
 
-	*f = (struct frame){0};
-	if (st->counted > 0) {
-		n = st->counted < line_max ? st->counted : line_max;
-		if (len < n && !eof)
-			return false;
-		if (len < n) {
-			n = len;
-			f->brk = FRAME_BREAK_EOF;
-			next.counted = 0;
-		} else {
-			next.counted -= n;
-			f->brk = next.counted > 0 ? FRAME_BREAK_LINE_MAX : FRAME_BREAK_NONE;
-		}
-		f->consumed = n;
-		next.ended = ENDED_OTHER;
-	} else if (!line_end(buf, len, line_max, eof, &n, f, &next)) {
+	if (st->counted > 0 ? !counted_end(st->counted, len, line_max, eof, &n, f, &left)
+			    : !line_end(buf, len, line_max, eof, &n, f, &ended))
 		return false;
-	}
+	f->start = 0;
 	f->len = n;
-	next.mid_line = f->brk == FRAME_BREAK_LINE_MAX;
-	*st = next;
+	f->fields.ident = f->fields.pid = f->fields.timestamp = (struct span){0};
+	f->fields.hostname = f->fields.msgid = f->fields.sd = (struct span){0};
+	st->counted = left;
+	st->ended = ended;
+	st->mid_line = f->brk == FRAME_BREAK_LINE_MAX;
 	carried_header(st, f);
 	return true;
 }
 
 static bool frame_syslog(const char *buf, size_t len, size_t line_max, bool eof,
 			 struct frame_state *st, struct frame *f) {
-	struct frame_state next = *st;
-	size_t at = 0, n, prefix, mlen;
+	unsigned char ended = ENDED_OTHER;
+	size_t at = 0, n, prefix, mlen, left = 0;
 
 	if (st->mid_line)
 		return frame_rest(buf, len, line_max, eof, st, f);
@@ -221,33 +236,22 @@ static bool frame_syslog(const char *buf, size_t len, size_t line_max, bool eof,
 	if (at == len)
 		return false;
 
-	*f = (struct frame){0};
 	int counted = octet_count(buf + at, len - at, eof, &prefix, &mlen);
 	if (counted < 0)
 		return false;
 	if (counted > 0) {
 		at += prefix;
-		n = mlen <= line_max ? mlen : line_max;
-		if (len - at < n && !eof)
+		if (!counted_end(mlen, len - at, line_max, eof, &n, f, &left))
 			return false;
-		if (len - at < n) {
-			n = len - at;
-			f->brk = FRAME_BREAK_EOF;
-		} else {
-			f->brk = mlen > n ? FRAME_BREAK_LINE_MAX : FRAME_BREAK_NONE;
-			next.counted = mlen - n;
-		}
-		f->consumed = at + n;
-		next.ended = ENDED_OTHER;
-	} else if (line_end(buf + at, len - at, line_max, eof, &n, f, &next)) {
-		f->consumed += at;
-	} else {
+	} else if (!line_end(buf + at, len - at, line_max, eof, &n, f, &ended)) {
 		return false;
 	}
+	f->consumed += at;
 
 	read_header(buf, at, n, st, f);
-	next.mid_line = f->brk == FRAME_BREAK_LINE_MAX;
-	*st = next;
+	st->counted = left;
+	st->ended = ended;
+	st->mid_line = f->brk == FRAME_BREAK_LINE_MAX;
 	if (st->mid_line)
 		carry_header(st, f);
 	return true;

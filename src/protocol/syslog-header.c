@@ -50,6 +50,14 @@ size_t syslog_pri(const char *buf, size_t len, int *pri) {
 	return i + 1;
 }
 
+/*
+ * Field by field: a plain line's whole cost is this, and a struct assignment
+ * may become a slow string instruction.
+ */
+static void clear_fields(struct syslog_fields *f) {
+	f->ident = f->pid = f->timestamp = f->hostname = f->msgid = f->sd = (struct span){0};
+}
+
 /* ---- RFC 3164 ---- */
 
 static bool is_month(const char *p) {
@@ -131,12 +139,11 @@ static size_t tag_3164(const char *buf, size_t len, size_t p, struct syslog_fiel
 /* ---- RFC 5424 ---- */
 
 /*
- * Matches buf[*p..len) against shape, where 'd' is a digit and anything else
- * itself; advances *p on success.
+ * Matches buf[*p..len) against shape[0..n), where 'd' is a digit and anything
+ * else itself; advances *p on success.
  */
-static bool match(const char *buf, size_t len, size_t *p, const char *shape) {
-	size_t n = strlen(shape);
-
+#define match(buf, len, p, shape) match_n(buf, len, p, shape, sizeof(shape) - 1)
+static bool match_n(const char *buf, size_t len, size_t *p, const char *shape, size_t n) {
 	if (len - *p < n)
 		return false;
 	for (size_t i = 0; i < n; i++)
@@ -295,7 +302,10 @@ void syslog_parse(const char *buf, size_t len, struct syslog_header *h) {
 	int pri;
 	size_t p = syslog_pri(buf, len, &pri);
 
-	*h = (struct syslog_header){.priority = -1, .facility = -1};
+	h->priority = -1;
+	h->facility = -1;
+	h->text = 0;
+	clear_fields(&h->fields);
 	if (p == 0)
 		return;
 	if (parse_5424(buf, len, p, h)) {
