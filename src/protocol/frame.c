@@ -139,8 +139,16 @@ static void read_header(const char *buf, size_t at, size_t n, const struct frame
 			struct frame *f) {
 	struct syslog_header h;
 
-	/* No prefix: parsing nothing gives no header. */
-	syslog_parse(buf + at, st->no_prefix ? 0 : n, &h);
+	if (st->no_prefix || n == 0 || buf[at] != '<') {
+		/* Most lines: no header, and no need to copy an empty one. */
+		f->start = at;
+		f->len = n;
+		f->priority = f->facility = -1;
+		f->fields.ident = f->fields.pid = f->fields.timestamp = (struct span){0};
+		f->fields.hostname = f->fields.msgid = f->fields.sd = (struct span){0};
+		return;
+	}
+	syslog_parse(buf + at, n, &h);
 	f->start = at + h.text;
 	f->len = n - h.text;
 	f->priority = h.priority;
