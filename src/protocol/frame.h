@@ -39,7 +39,10 @@ enum frame_break {
  */
 #define FRAME_SLACK 16
 
-/* Identifiers up to this long are repeated on the pieces of a split line. */
+/*
+ * Identifiers up to this long (and then their pid) are repeated on the later
+ * pieces of a split line; a longer one only on its first piece.
+ */
 #define FRAME_IDENT_MAX 64
 
 struct frame_state {
