@@ -177,8 +177,11 @@ bool worker_free(struct worker *w) {
 		w->quit = w->abort = true;
 		pthread_cond_broadcast(&w->cond);
 		pthread_mutex_unlock(&w->lock);
-		/* A thread stuck in sd_journal_sendv() would never be joined: exit takes it. */
-		if (atomic_load(&w->job_since) != 0) {
+		/*
+		 * A thread with work in hand may be stuck in sd_journal_sendv(), or
+		 * get stuck in the next job: it would never be joined. Exit takes it.
+		 */
+		if (w->pending > 0 || atomic_load(&w->job_since) != 0) {
 			pthread_detach(w->thread);
 			return false;
 		}
