@@ -172,3 +172,30 @@ rb_disruption() {
 	rb_check_sanitizers
 	rb_forget_journal
 }
+
+# The number of producers in mpsrd's STATUS= (after any "waiting for ...; " part),
+# or nothing when STATUS= has none.
+rb_producers() {
+	rb_show StatusText | sed -n 's/^\(.*; \)\{0,1\}\([0-9]*\) producers.*/\2/p'
+}
+# rb_wait_producers OP N SECS: until STATUS= shows a number of producers that
+# is OP (-eq, -ge, -le) N. No number at all (mpsrd not running, STATUS= not
+# set or changed) never matches.
+rb_wait_producers() {
+	local i n
+	for i in $(seq $(($3 * 5))); do
+		n=$(rb_producers)
+		[ -n "$n" ] && [ "$n" "$1" "$2" ] && return 0
+		sleep 0.2
+	done
+	fail "STATUS= shows ${n:-no} producers after $3 s, want $1 $2: $(rb_show StatusText)"
+}
+# rb_wait_state CTL STATE SECS: until the many-conns helper driven through CTL says STATE.
+rb_wait_state() {
+	local i
+	for i in $(seq $(($3 * 10))); do
+		[ "$(ct cat $1.state 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "many-conns did not reach '$2' in $3 s"
+}

@@ -13,26 +13,6 @@ tck=$(getconf CLK_TCK) max_adopt=${MPSR_BURST_MAX_ADOPT_MS:-1000}
 echo "N=$N LimitNOFILE=$(rb_show LimitNOFILE) FileDescriptorStoreMax=$(rb_show FileDescriptorStoreMax)" \
 	"Backlog=$(ct systemctl show -P Backlog mpsr.socket)"
 
-producers() {
-	rb_show StatusText | sed -n 's/^\(Waiting for journald; \)\{0,1\}\([0-9]*\) producers.*/\2/p'
-}
-wait_producers() {
-	local i n
-	for i in $(seq $(($3 * 5))); do
-		n=$(producers)
-		[ -n "$n" ] && [ "$n" "$1" "$2" ] && return 0
-		sleep 0.2
-	done
-	fail "STATUS= shows ${n:-no} producers after $3 s, want $1 $2: $(rb_show StatusText)"
-}
-wait_state() {
-	local i
-	for i in $(seq $(($2 * 10))); do
-		[ "$(ct cat $ctl.state 2>/dev/null)" = "$1" ] && return 0
-		sleep 0.1
-	done
-	fail "many-conns did not reach '$1' in $2 s"
-}
 # PID 1's CPU time (utime + stime), in clock ticks.
 pid1_ticks() {
 	ct cat /proc/1/stat | sed 's/^.*) //' | awk '{ print $12 + $13 }'
@@ -82,7 +62,7 @@ wait_restarted() {
 # The starting point: mpsrd running, its first producer served and gone.
 ct_sh "printf '%s\n' 'start $tag' | socat - UNIX-CONNECT:/run/mpsr.sock" || fail "first producer"
 [ "$(ct_wait_count 1 10 -u mpsr MESSAGE="start $tag")" = 1 ] || fail "the first producer's line"
-wait_producers -eq 0 10
+rb_wait_producers -eq 0 10
 pid0=$(rb_show MainPID) fd0=$(nfds "$(rb_show MainPID)")
 store_small "before the burst"
 
@@ -95,15 +75,15 @@ t1=$(date +%s%N) c1=$(pid1_ticks)
 burst_ms=$(((t1 - t0) / 1000000)) pid1_ms=$(ticks_ms $((c1 - c0)))
 rate=$((N * 1000 / (burst_ms > 0 ? burst_ms : 1)))
 echo "burst: $N producers accepted in $burst_ms ms ($rate connections/s); PID 1 used $pid1_ms ms of CPU"
-wait_state connected 60
-wait_producers -ge "$N" 30
+rb_wait_state $ctl connected 60
+rb_wait_producers -ge "$N" 30
 store_small "with $N producers"
 [ "$pid1_ms" -le 200 ] || fail "PID 1 used $pid1_ms ms of CPU for a burst of $N producers, want at most 200"
 min_rate=${MPSR_BURST_MIN_RATE:-5000}
 [ "$rate" -ge "$min_rate" ] || fail "$rate connections/s, want at least $min_rate"
 
 ct touch $ctl.go0
-wait_state "wrote 0" 120
+rb_wait_state $ctl "wrote 0" 120
 ct_wait_ids $tag "$N" 1 120 SYSLOG_IDENTIFIER=$comm || fail "a line of each of the $N producers: lost or doubled"
 
 # A restart: every connection comes back out of the holder.
@@ -114,11 +94,11 @@ wait_restarted "$pid0"
 pid1=$(rb_show MainPID) adopt_ms=$(start_ms)
 echo "restart: 'systemctl restart' took $(((t3 - t2) / 1000000)) ms; mpsrd took back $N" \
 	"connections and was ready $adopt_ms ms after exec; PID 1 used $(ticks_ms $((c3 - c2))) ms of CPU"
-wait_producers -ge "$N" 30
+rb_wait_producers -ge "$N" 30
 [ "$adopt_ms" -lt "$max_adopt" ] || fail "taking back $N connections took $adopt_ms ms, want under $max_adopt"
 store_small "after the restart"
 ct touch $ctl.go1
-wait_state "wrote 1" 120
+rb_wait_state $ctl "wrote 1" 120
 ct_wait_ids $tag "$N" 2 120 SYSLOG_IDENTIFIER=$comm ||
 	fail "a second line of each producer after the restart: lost or doubled"
 
@@ -129,18 +109,18 @@ wait_restarted "$pid1"
 c5=$(pid1_ticks) pid2=$(rb_show MainPID) adopt_ms=$(start_ms)
 echo "kill -9: mpsrd took back $N connections and was ready $adopt_ms ms after exec;" \
 	"PID 1 used $(ticks_ms $((c5 - c4))) ms of CPU"
-wait_producers -ge "$N" 30
+rb_wait_producers -ge "$N" 30
 [ "$adopt_ms" -lt "$max_adopt" ] || fail "taking back $N connections took $adopt_ms ms, want under $max_adopt"
 store_small "after kill -9"
 ct touch $ctl.go2
-wait_state "wrote 2" 120
+rb_wait_state $ctl "wrote 2" 120
 ct_wait_ids $tag "$N" 3 120 SYSLOG_IDENTIFIER=$comm ||
 	fail "a third line of each producer after kill -9: lost or doubled"
 
 # All of them hang up: the holder is compacted, the fd store stays small.
 ct touch $ctl.end
 wait $conns || fail "many-conns: a connect or write failed"
-wait_producers -le 0 30
+rb_wait_producers -le 0 30
 store_small "after they all hung up"
 [ "$(rb_show MainPID)" = "$pid2" ] || fail "mpsrd was restarted unexpectedly: $pid2 -> $(rb_show MainPID)"
 ct rm -f $ctl.*

@@ -7,30 +7,6 @@ tag=many$$ N=10000 comm=ld-many ctl=/run/many$$
 echo "net.core.somaxconn=$(ct sysctl -n net.core.somaxconn) Backlog=$(ct systemctl show -P Backlog mpsr.socket)" \
 	"LimitNOFILE=$(rb_show LimitNOFILE) FileDescriptorStoreMax=$(rb_show FileDescriptorStoreMax)"
 
-# The number of producers in mpsrd's STATUS=.
-producers() {
-	rb_show StatusText | sed -n 's/^\(Waiting for journald; \)\{0,1\}\([0-9]*\) producers.*/\2/p'
-}
-# wait_producers OP N SECS: until STATUS= shows a number of producers that
-# is OP (-eq, -ge, -le) N. No number at all (mpsrd not running, STATUS= not
-# set or changed) never matches.
-wait_producers() {
-	local i n
-	for i in $(seq $(($3 * 5))); do
-		n=$(producers)
-		[ -n "$n" ] && [ "$n" "$1" "$2" ] && return 0
-		sleep 0.2
-	done
-	fail "STATUS= shows ${n:-no} producers after $3 s, want $1 $2: $(rb_show StatusText)"
-}
-wait_state() {
-	local i
-	for i in $(seq $(($2 * 10))); do
-		[ "$(ct cat $ctl.state 2>/dev/null)" = "$1" ] && return 0
-		sleep 0.1
-	done
-	fail "many-conns did not reach '$1' in $2 s"
-}
 rss_kb() {
 	ct sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$(rb_show MainPID)/status"
 }
@@ -38,7 +14,7 @@ rss_kb() {
 # The starting point: mpsrd running, its first producer served and gone.
 ct_sh "printf '%s\n' 'start $tag' | socat - UNIX-CONNECT:/run/mpsr.sock" || fail "first producer"
 [ "$(ct_wait_count 1 10 -u mpsr MESSAGE="start $tag")" = 1 ] || fail "the first producer's line"
-wait_producers -eq 0 10
+rb_wait_producers -eq 0 10
 base=0 pid0=$(rb_show MainPID) rss0=$(rss_kb) fds0=$(rb_show NFileDescriptorStore)
 
 t0=$(date +%s%N)
@@ -46,8 +22,8 @@ ct python3 "$CT_TOOLS/many-conns" -n $N --tag $tag --comm $comm --ctl $ctl &
 holder=$!
 # Slow where systemd takes each connection into its fd store (minutes on
 # a busy machine): the case is about all being accepted, not how fast.
-wait_state connected 300
-wait_producers -ge $((base + N)) 60
+rb_wait_state $ctl connected 300
+rb_wait_producers -ge $((base + N)) 60
 t1=$(date +%s%N)
 rss1=$(rss_kb) fds1=$(rb_show NFileDescriptorStore)
 echo "$N connected and accepted in $(((t1 - t0) / 1000000)) ms"
@@ -57,25 +33,25 @@ echo "fd store: $fds0 -> $fds1 fds"
 [ "$fds1" -le 8 ] || fail "the fd store holds $fds1 fds for $N producers, want at most 8"
 
 ct touch $ctl.go0
-wait_state "wrote 0" 60
+rb_wait_state $ctl "wrote 0" 60
 ct_wait_ids $tag $N 1 60 SYSLOG_IDENTIFIER=$comm || fail "a line of each of the $N producers: lost or doubled"
 
 # All of them survive a restart, through the fd store.
 [ "$(rb_show MainPID)" = "$pid0" ] || fail "mpsrd was restarted before its time: $pid0 -> $(rb_show MainPID)"
 t2=$(date +%s%N)
 ct systemctl restart mpsr.service || fail "restart"
-wait_producers -ge $((base + N)) 60
+rb_wait_producers -ge $((base + N)) 60
 t3=$(date +%s%N)
 pid1=$(rb_show MainPID)
 [ "$pid1" != "$pid0" ] || fail "not restarted"
 echo "restart with $((base + N)) producers took $(((t3 - t2) / 1000000)) ms to adopt them all"
 ct touch $ctl.go1
-wait_state "wrote 1" 60
+rb_wait_state $ctl "wrote 1" 60
 ct_wait_ids $tag $N 2 60 SYSLOG_IDENTIFIER=$comm || fail "a second line of each producer after the restart: lost or doubled"
 
 ct touch $ctl.end
 wait $holder || fail "many-conns: a connect or write failed"
-wait_producers -le $base 10
+rb_wait_producers -le $base 10
 [ "$(rb_show NFileDescriptorStore)" -le "$fds0" ] || fail "closed connections stay in the fd store: $(rb_show NFileDescriptorStore)"
 [ "$(rb_show MainPID)" = "$pid1" ] || fail "mpsrd was restarted after the restart: $pid1 -> $(rb_show MainPID)"
 [ "$(rb_auto_restarts)" = 0 ] || fail "mpsrd failed and was restarted by systemd"
