@@ -199,3 +199,18 @@ rb_wait_state() {
 	done
 	fail "many-conns did not reach '$2' in $3 s"
 }
+
+# rb_stall_watchdogs DROPIN JOURNALD_DROPIN: for the cases that stop journald.
+# mpsr's watchdog shortened to 10 s, so that a missed ping shows within a stall;
+# journald's own (3 min, pinged every 90 to 135 s) turned off, or systemd would
+# restart a stopped journald in the middle and end the stall early. The caller
+# removes both drop-ins and restarts journald when it is done.
+rb_stall_watchdogs() {
+	ct mkdir -p "${1%/*}" "${2%/*}"
+	ct_sh "printf '[Service]\nWatchdogSec=10s\n' >$1"
+	ct_sh "printf '[Service]\nWatchdogSec=0\n' >$2"
+	ct systemctl daemon-reload
+	ct systemctl restart systemd-journald.service || fail "journald restart"
+	ct systemctl restart mpsr.service || fail "restart"
+	[ "$(rb_show WatchdogUSec)" = 10s ] || fail "WatchdogSec=10s not in effect: $(rb_show WatchdogUSec)"
+}

@@ -39,15 +39,9 @@ gave_up() {
 }
 
 ct systemctl start mpsr.socket || fail "mpsr.socket"
-ct mkdir -p "${dropin%/*}" "${jdropin%/*}"
-ct_sh "printf '[Service]\nWatchdogSec=10s\n' >$dropin"
-# A journald killed by its own watchdog (3 min) in the middle would lose what
-# it had read: its loss, not mpsr's. The stalls must be the only trouble here.
-ct_sh "printf '[Service]\nWatchdogSec=0\n' >$jwatchdog"
-ct systemctl daemon-reload
-ct systemctl restart systemd-journald.service || fail "journald restart"
-ct systemctl restart mpsr.service || fail "restart"
-[ "$(rb_show WatchdogUSec)" = 10s ] || fail "WatchdogSec=10s not in effect: $(rb_show WatchdogUSec)"
+# A journald killed by its own watchdog in the middle would lose what it had
+# read: its loss, not mpsr's. The stalls must be the only trouble here.
+rb_stall_watchdogs $dropin $jwatchdog
 restarts0=$(rb_show NRestarts)
 P=4
 

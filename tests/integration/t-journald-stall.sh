@@ -6,10 +6,6 @@
 # exactly once.
 . "$here/robust.sh"
 
-# Counted with -u mpsr: an entry that journald attributes to no unit (one it
-# processed after its sender had exited) is a line lost to whoever reads the
-# service's log, even if it is somewhere in the journal.
-
 dropin=/run/systemd/system/mpsr.service.d/50-test-stall.conf
 jdropin=/run/systemd/system/systemd-journald.service.d/50-test-stall.conf
 jpid=
@@ -23,15 +19,7 @@ cleanup() {
 trap cleanup EXIT
 
 ct systemctl start mpsr.socket || fail "mpsr.socket"
-ct mkdir -p "${dropin%/*}" "${jdropin%/*}"
-ct_sh "printf '[Service]\nWatchdogSec=10s\n' >$dropin"
-# journald's own watchdog (3 min, pinged every 90 to 135 s) would end a 120 s
-# stall early in some runs: systemd would restart journald in the middle.
-ct_sh "printf '[Service]\nWatchdogSec=0\n' >$jdropin"
-ct systemctl daemon-reload
-ct systemctl restart systemd-journald.service || fail "journald restart"
-ct systemctl restart mpsr.service || fail "restart"
-[ "$(rb_show WatchdogUSec)" = 10s ] || fail "WatchdogSec=10s not in effect: $(rb_show WatchdogUSec)"
+rb_stall_watchdogs $dropin $jdropin
 
 P=4 M=20000
 for stall in 45 120; do
@@ -82,6 +70,8 @@ for stall in 45 120; do
 	[ $span -ge $((stall - 10)) ] || fail "watchdog pings span $span s of a $stall s stall"
 
 	rb_load_wait $name || fail "a producer's write failed"
+	# Counted under the unit: an entry journald stored without it (one it
+	# processed after its sender had exited) is a line lost to its readers.
 	ct_wait_ids $tag $P $M 180 -u mpsr SYSLOG_IDENTIFIER=$name || fail "lines lost, doubled or cut"
 	ms=$((($(date +%s%N) - t1) / 1000000))
 	echo "stall of $stall s: all $((P * M)) lines in journalctl -u mpsr $((ms / 1000)).$((ms % 1000 / 100)) s after journald continued"
