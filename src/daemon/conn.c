@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -103,6 +104,8 @@ static int conn_run(struct job *j, struct relay *r) {
 	struct jstream_sink stream;
 	struct line_sink *sink = c->js ? jstream_sink_init(&stream, c->js, &r->batch, prio)
 				       : journal_sink_init(&native, &c->origin, prio);
+	if (c->in.ledger)
+		native.tag = &c->in.lc.tag_iov;
 	return c->drain_job ? stream_drain(&c->in, r, sink) : stream_read(&c->in, r, sink);
 }
 
@@ -165,6 +168,12 @@ int conns_add(struct conns *cs, int fd, int type, bool kept) {
 	}
 	/* journald's stdout stream has no fields for what syslog headers say. */
 	c->in.fs.syslog = !c->js;
+	/* Nor for the ledger's tag: lines on it may be repeated after a crash, as before. */
+	if (cs->cfg.ledger && type == SOCK_STREAM && !c->js) {
+		int r = stream_in_ledger(&c->in, cs->cfg.ledger);
+		if (r < 0)
+			log_limited(&cs->warn, LOG_WARNING, r, "a producer goes without a ledger");
+	}
 	c->src = loop_add(cs->cfg.loop, fd, POLLIN, conn_event, c);
 	if (!c->src) {
 		jstream_unref(c->js);
@@ -180,6 +189,19 @@ int conns_add(struct conns *cs, int fd, int type, bool kept) {
 	cs->head = c;
 	cs->count++;
 	return 0;
+}
+
+int conns_find(const struct conns *cs, uint64_t ino) {
+	struct stat st;
+
+	for (const struct conn *c = cs->head; c; c = c->next)
+		if (c->type == SOCK_STREAM && fstat(c->fd, &st) == 0 && (uint64_t)st.st_ino == ino)
+			return c->fd;
+	return -1;
+}
+
+void conns_use_ledger(struct conns *cs, struct ledger *l) {
+	cs->cfg.ledger = l;
 }
 
 void conns_drain(struct conns *cs) {

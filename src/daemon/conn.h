@@ -2,8 +2,10 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "jstream.h"
+#include "ledger.h"
 #include "loop.h"
 #include "worker.h"
 
@@ -19,6 +21,8 @@ struct conns_config {
 	struct worker *worker;
 	struct fdstore *fd_store;  /* keeps connections across restarts (fdstore.h), or NULL */
 	struct jstreams *jstreams; /* --transport=stream, else NULL */
+	struct ledger *ledger;     /* exactly once across crashes (ledger.h), or NULL; see
+				      conns_use_ledger() */
 	int default_priority;
 	/* After a connection closed. */
 	void (*closed)(void *data);
@@ -40,6 +44,12 @@ void conns_free(struct conns *cs);
 int conns_add(struct conns *cs, int fd, int type, bool kept);
 
 unsigned conns_count(const struct conns *cs);
+
+/* The fd of the stream connection whose socket has this inode, or -1. */
+int conns_find(const struct conns *cs, uint64_t ino);
+
+/* Connections added from now on keep account in l (ledger.h). */
+void conns_use_ledger(struct conns *cs, struct ledger *l);
 
 /*
  * Stop: every connection is read one last time (what is queued now), its

@@ -191,6 +191,8 @@ static int journal_sink_put(struct line_sink *s, char *raw, const struct frame *
 		.line_break = brk,
 		.facility = f->facility,
 		.syslog = &f->fields,
+		.extra = js->tag,
+		.n_extra = js->tag ? 1 : 0,
 	};
 	char saved[JOURNAL_HEADROOM];
 

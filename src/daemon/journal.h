@@ -60,6 +60,7 @@ struct journal_sink {
 	struct line_sink sink;
 	const struct origin *origin;
 	int default_priority;
+	const struct iovec *tag; /* a field every entry carries (the ledger's tag), or NULL */
 };
 
 struct line_sink *journal_sink_init(struct journal_sink *js, const struct origin *o,

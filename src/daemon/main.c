@@ -16,7 +16,6 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "fdstore.h"
 #include "log.h"
 #include "loop.h"
 #include "protocol.h"
@@ -211,7 +210,7 @@ static int take_sockets(struct daemon *d) {
 		const char *name = names && names[i] ? names[i] : "";
 		int r;
 
-		if (fdstore_is_kept(name)) {
+		if (server_is_kept(name)) {
 			r = server_take_kept(d->server, fd, name);
 			if (r < 0) {
 				log_warning_errno(r, "dropping stored fd %s", name);

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "conn.h"
 #include "fdstore.h"
 #include "journal.h"
 #include "jstream.h"
+#include "ledger.h"
 #include "listener.h"
 #include "log.h"
 #include "server.h"
@@ -20,7 +23,8 @@ struct server {
 	struct worker *worker;
 	struct jstreams *jstreams; /* NULL unless cfg.stream_transport */
 	struct conns *conns;
-	struct fdstore *fds; /* keeps the connections across restarts */
+	struct fdstore *fds;   /* keeps the connections across restarts */
+	struct ledger *ledger; /* what a crash must not repeat, with the fd store; or NULL */
 	struct listeners *listeners;
 	uint64_t accepted;
 	struct job sync;
@@ -108,6 +112,7 @@ void server_free(struct server *s) {
 	fdstore_free(s->fds);
 	listeners_free(s->listeners);
 	jstreams_free(s->jstreams);
+	ledger_free(s->ledger);
 	free(s);
 }
 
@@ -130,16 +135,69 @@ int server_adopt(struct server *s, int fd, const char *name) {
 	return conns_add(s->conns, fd, type, true);
 }
 
+bool server_is_kept(const char *name) {
+	return fdstore_is_kept(name) || strcmp(name, LEDGER_NAME) == 0;
+}
+
 int server_take_kept(struct server *s, int fd, const char *name) {
-	return fdstore_take(s->fds, fd, name);
+	if (strcmp(name, LEDGER_NAME) != 0)
+		return fdstore_take(s->fds, fd, name);
+	if (s->ledger)
+		return -EEXIST;
+	return ledger_adopt(fd, &s->ledger);
 }
 
 static int adopt_kept(int fd, void *data) {
 	return server_adopt(data, fd, NULL);
 }
 
+/* A new ledger, kept in the fd store: from now on, a crash repeats no line. */
+static int ledger_start(struct server *s) {
+	int r = ledger_new(&s->ledger), fd;
+
+	if (r < 0)
+		return r;
+	fd = ledger_fd(s->ledger);
+	r = sd_pid_notify_with_fds(0, 0, "FDSTORE=1\nFDNAME=" LEDGER_NAME, &fd, 1);
+	if (r <= 0) {
+		ledger_free(s->ledger);
+		s->ledger = NULL;
+		return r < 0 ? r : -ENOTCONN;
+	}
+	return 0;
+}
+
+/* What the last process was doing when it died: finished now, before anything is read. */
+static void ledger_finish(struct server *s) {
+	uint64_t ino = ledger_record(s->ledger)->ino;
+
+	if (ino == 0)
+		return;
+	ssize_t k =
+		ledger_recover(s->ledger, conns_find(s->conns, ino), ledger_lookup_journal, NULL);
+	if (k < 0)
+		log_warning_errno((int)k, "cannot finish a producer's account after a crash");
+	else
+		log_info("after a crash: %zd bytes a producer sent were in the journal already", k);
+}
+
 int server_restore(struct server *s) {
-	return fdstore_restore(s->fds, adopt_kept, s);
+	int r;
+
+	if (s->cfg.fd_store && !s->ledger && (r = ledger_start(s)) < 0)
+		log_warning_errno(r, "no ledger: a crash may store up to 8 lines twice");
+	if (s->ledger && s->cfg.fd_store)
+		conns_use_ledger(s->conns, s->ledger);
+	int n = fdstore_restore(s->fds, adopt_kept, s);
+	if (n < 0 || !s->ledger)
+		return n;
+	ledger_finish(s);
+	if (!s->cfg.fd_store) {
+		(void)sd_notify(0, "FDSTOREREMOVE=1\nFDNAME=" LEDGER_NAME);
+		ledger_free(s->ledger);
+		s->ledger = NULL;
+	}
+	return n;
 }
 
 void server_tick(struct server *s, uint64_t now) {

@@ -43,7 +43,10 @@ int server_add_listener(struct server *s, int fd);
  */
 int server_adopt(struct server *s, int fd, const char *name);
 
-/* At start: takes an fd passed under a name fdstore_is_kept() accepts. */
+/* Whether an fd passed at start under this name is one server_take_kept() wants. */
+bool server_is_kept(const char *name);
+
+/* At start: takes an fd passed under a name server_is_kept() accepts. */
 int server_take_kept(struct server *s, int fd, const char *name);
 
 /*

@@ -11,9 +11,9 @@
 
 /*
  * Lines written to the journal before their bytes are taken out of the socket
- * in one recv(): a crash in between stores up to this many lines twice after
- * the restart (never loses one), and a line costs 1/CONSUME_LINES of a system
- * call instead of one.
+ * in one recv(): a line costs 1/CONSUME_LINES of a system call instead of
+ * one. Without a ledger, a crash in between stores up to this many lines
+ * twice after the restart (never loses one); with one, none.
  */
 #define CONSUME_LINES 8
 
@@ -21,6 +21,7 @@
 struct feed {
 	char *buf;
 	size_t len;
+	size_t carried; /* buf[0..carried) came from carry, the rest from the socket */
 	bool eof;
 	const char *eof_name; /* MPSR_LINE_BREAK of a last line without '\n' */
 	size_t stored;        /* buf[0..stored) is in the journal */
@@ -30,6 +31,13 @@ struct feed {
 
 void stream_in_init(struct stream_in *in, int fd, bool syslog) {
 	*in = (struct stream_in){.fd = fd, .fs = {.priority = -1, .syslog = syslog}};
+}
+
+int stream_in_ledger(struct stream_in *in, struct ledger *l) {
+	int r = ledger_conn_init(&in->lc, l, in->fd);
+
+	in->ledger = r < 0 ? NULL : l;
+	return r;
 }
 
 void stream_in_done(struct stream_in *in) {
@@ -50,7 +58,9 @@ static const char *break_name(enum frame_break b, const char *eof_name) {
 /* Takes buf[taken..upto) out of the socket; they were read with MSG_PEEK already. */
 static int take(struct stream_in *in, struct relay *r, struct feed *fe, size_t upto) {
 	while (fe->taken < upto) {
-		ssize_t k = recv(in->fd, fe->buf + fe->taken, upto - fe->taken, MSG_DONTWAIT);
+		size_t n = upto - fe->taken;
+		ssize_t k = in->ledger ? ledger_take(in->ledger, in->fd, fe->buf + fe->taken, n)
+				       : recv(in->fd, fe->buf + fe->taken, n, MSG_DONTWAIT);
 		if (k <= 0)
 			return k < 0 ? -errno : -EIO;
 		r->stats.bytes += (uint64_t)k;
@@ -59,12 +69,21 @@ static int take(struct stream_in *in, struct relay *r, struct feed *fe, size_t u
 	return 0;
 }
 
-/* The sink's calls that may wait for journald, marked so that the loop can tell. */
-static int put(struct relay *r, struct line_sink *sink, char *raw, const struct frame *f,
-	       const char *brk) {
+/*
+ * The sink's calls that may wait for journald, marked so that the loop can
+ * tell. A line that ends at buf[end] is in the ledger while it is sent.
+ */
+static int put(struct stream_in *in, struct relay *r, struct line_sink *sink, const struct feed *fe,
+	       size_t pos, const struct frame *f, const char *brk) {
+	size_t end = pos + f->consumed;
+
+	if (in->ledger)
+		ledger_sending(in->ledger, &in->lc, end > fe->carried ? end - fe->carried : 0);
 	relay_journal_enter(r);
-	int k = sink->put(sink, raw, f, brk);
+	int k = sink->put(sink, fe->buf + pos, f, brk);
 	relay_journal_leave(r);
+	if (in->ledger)
+		ledger_sent(in->ledger, &in->lc, k > 0);
 	return k;
 }
 
@@ -106,7 +125,7 @@ static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, s
 			fe->stored = pos;
 			in->fs = st;
 		}
-		k = put(r, sink, fe->buf + pos, &f, break_name(f.brk, fe->eof_name));
+		k = put(in, r, sink, fe, pos, &f, break_name(f.brk, fe->eof_name));
 		if (k < 0)
 			goto refused;
 		st = next;
@@ -170,6 +189,7 @@ static int stream_flush(struct stream_in *in, struct relay *r, struct line_sink 
 		.len = in->carry_len,
 		.eof = true,
 		.eof_name = why,
+		.carried = in->carry_len,
 		.taken = in->carry_len,
 	};
 	int k = feed(in, r, sink, &fe);
@@ -183,7 +203,7 @@ static int stream_flush(struct stream_in *in, struct relay *r, struct line_sink 
 	return READ_MORE;
 }
 
-int stream_read(struct stream_in *in, struct relay *r, struct line_sink *sink) {
+static int read_once(struct stream_in *in, struct relay *r, struct line_sink *sink) {
 	char *buf = r->buf + JOURNAL_HEADROOM;
 	size_t cap = r->buf_size - JOURNAL_HEADROOM, have = in->carry_len;
 	int k;
@@ -207,6 +227,7 @@ int stream_read(struct stream_in *in, struct relay *r, struct line_sink *sink) {
 		.len = have + (size_t)n,
 		.eof = n == 0,
 		.eof_name = "eof",
+		.carried = have,
 		.taken = have,
 	};
 	if ((k = feed(in, r, sink, &fe)) < 0 || (k = take(in, r, &fe, fe.stored)) < 0)
@@ -224,6 +245,24 @@ int stream_read(struct stream_in *in, struct relay *r, struct line_sink *sink) {
 	return fe.journal_error ? READ_RETRY : READ_MORE;
 }
 
+/* A job's account starts at the socket's head as it is now, and ends with all it stored taken. */
+static void account_begin(struct stream_in *in) {
+	if (in->ledger)
+		ledger_begin(in->ledger, &in->lc);
+}
+
+static void account_end(struct stream_in *in) {
+	if (in->ledger)
+		ledger_end(in->ledger);
+}
+
+int stream_read(struct stream_in *in, struct relay *r, struct line_sink *sink) {
+	account_begin(in);
+	int k = read_once(in, r, sink);
+	account_end(in);
+	return k;
+}
+
 int stream_drain(struct stream_in *in, struct relay *r, struct line_sink *sink) {
 	int queued = 0, k = READ_MORE;
 
@@ -235,5 +274,8 @@ int stream_drain(struct stream_in *in, struct relay *r, struct line_sink *sink) 
 		k = stream_read(in, r, sink);
 	if (k != READ_MORE)
 		return k;
-	return stream_flush(in, r, sink, "stop");
+	account_begin(in);
+	k = stream_flush(in, r, sink, "stop");
+	account_end(in);
+	return k;
 }

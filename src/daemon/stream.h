@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "frame.h"
+#include "ledger.h"
 #include "relay.h"
 #include "sink.h"
 
@@ -24,6 +25,9 @@ struct stream_in {
 	struct frame_state fs;
 	char *carry; /* bytes of an unfinished line already taken from the socket */
 	size_t carry_len;
+	/* Where what is sent and taken is kept across a crash (ledger.h), or NULL. */
+	struct ledger *ledger;
+	struct ledger_conn lc;
 };
 
 /*
@@ -32,6 +36,13 @@ struct stream_in {
  */
 void stream_in_init(struct stream_in *in, int fd, bool syslog);
 void stream_in_done(struct stream_in *in);
+
+/*
+ * Keeps account of this producer in l, so that a crash neither loses nor
+ * repeats its lines; every entry then carries in->lc.tag_iov, which the
+ * sink must add. Returns 0 or a negative errno (then there is no account).
+ */
+int stream_in_ledger(struct stream_in *in, struct ledger *l);
 
 /* Reads once (at most READ_CHUNK new bytes). Returns STREAM_*, or a negative errno from the socket.
  */

@@ -1,7 +1,7 @@
 # Two `kill -9` of mpsrd while 16 producers write 20,000 lines each; systemd
 # restarts it with the producers' connections from the fd store. No line may
-# be lost. A line is written twice only if mpsrd died between writing it and
-# taking it from the socket, which it does every 8 lines (CONSUME_LINES in
-# server.c): so at most 8 lines per kill, counted and reported.
+# be lost or written twice: the ledger (ledger.h) tells the new mpsrd what
+# the old one had sent and taken, and journald is asked about the one entry
+# that was on its way at the kill.
 . "$here/robust.sh"
 rb_disruption crash
