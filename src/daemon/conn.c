@@ -35,6 +35,7 @@ struct conns {
 	struct conn *head;
 	unsigned count;
 	struct ratelimit warn;
+	bool keep_unfinished; /* at stop: staged unfinished lines stay staged */
 };
 
 int conns_new(const struct conns_config *cfg, struct conns **ret) {
@@ -106,7 +107,8 @@ static int conn_run(struct job *j, struct relay *r) {
 				       : journal_sink_init(&native, &c->origin, prio);
 	if (c->in.ledger)
 		native.tag = &c->in.lc.tag_iov;
-	return c->drain_job ? stream_drain(&c->in, r, sink) : stream_read(&c->in, r, sink);
+	return c->drain_job ? stream_drain(&c->in, r, sink, c->set->keep_unfinished)
+			    : stream_read(&c->in, r, sink);
 }
 
 static void conn_submit(struct conn *c, bool drain) {
@@ -204,7 +206,8 @@ void conns_use_ledger(struct conns *cs, struct ledger *l) {
 	cs->cfg.ledger = l;
 }
 
-void conns_drain(struct conns *cs) {
+void conns_drain(struct conns *cs, bool keep_unfinished) {
+	cs->keep_unfinished = keep_unfinished;
 	for (struct conn *c = cs->head; c; c = c->next) {
 		c->draining = true;
 		if (!c->busy)

@@ -26,6 +26,7 @@
 #define RETRY_USEC        1000    /* first wait after journald refused an entry */
 #define WAIT_REPORT_USEC  1000000 /* journald kept us waiting this long: say so in STATUS= */
 #define STOP_TIMEOUT_USEC (60ull * 1000000)
+#define UNFINISHED_MAX    (64u << 20) /* bytes of unfinished lines kept, for all producers */
 
 struct options {
 	const char *listen_path[8];
@@ -37,6 +38,7 @@ struct options {
 	uint64_t stop_timeout_usec;
 	bool fd_store;
 	bool stream_transport;
+	size_t unfinished_max;
 };
 
 struct daemon {
@@ -66,6 +68,9 @@ static void help(void) {
 	       "                            take what producers sent (default 60)\n"
 	       "     --fd-store             Keep connections in systemd's fd store across "
 	       "restarts\n"
+	       "     --unfinished-max=BYTES With --fd-store: unfinished lines kept across\n"
+	       "                            restarts and crashes, for all producers; beyond,\n"
+	       "                            one is written as it stands (default 67108864)\n"
 	       "     --transport=native|stream\n"
 	       "                            How stream producers' lines reach journald: one\n"
 	       "                            entry with the producer's fields each (native, the\n"
@@ -95,7 +100,8 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 		ARG_EXIT_IDLE,
 		ARG_STOP_TIMEOUT,
 		ARG_FD_STORE,
-		ARG_TRANSPORT
+		ARG_TRANSPORT,
+		ARG_UNFINISHED_MAX
 	};
 	static const struct option options[] = {
 		{"help", no_argument, NULL, 'h'},
@@ -108,6 +114,7 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 		{"stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT},
 		{"fd-store", no_argument, NULL, ARG_FD_STORE},
 		{"transport", required_argument, NULL, ARG_TRANSPORT},
+		{"unfinished-max", required_argument, NULL, ARG_UNFINISHED_MAX},
 		{0},
 	};
 	unsigned long long v;
@@ -152,6 +159,13 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 			o->stop_timeout_usec = v * 1000000;
 			break;
 		case ARG_FD_STORE: o->fd_store = true; break;
+		case ARG_UNFINISHED_MAX:
+			if (parse_uint(optarg, 0, 1ULL << 40, &v) < 0)
+				return log_error("--unfinished-max takes 0 to 2^40 bytes: %s",
+						 optarg),
+				       -EINVAL;
+			o->unfinished_max = (size_t)v;
+			break;
 		case ARG_TRANSPORT:
 			if (strcmp(optarg, "native") == 0)
 				o->stream_transport = false;
@@ -407,6 +421,7 @@ static int run(struct daemon *d) {
 		.max_connections = d->opt.max_connections,
 		.fd_store = d->opt.fd_store,
 		.stream_transport = d->opt.stream_transport,
+		.unfinished_max = d->opt.unfinished_max,
 	};
 	int r;
 
@@ -446,6 +461,7 @@ int main(int argc, char *argv[]) {
 				.priority = MPSR_PRIORITY_DEFAULT,
 				.max_connections = 16384,
 				.stop_timeout_usec = STOP_TIMEOUT_USEC,
+				.unfinished_max = UNFINISHED_MAX,
 			},
 		.signal_fd = -1,
 	};

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,10 +14,12 @@
 #include "ledger.h"
 #include "listener.h"
 #include "log.h"
+#include "manager.h"
 #include "server.h"
 #include "worker.h"
 
-#define SYNC_TRY_USEC 200000 /* one try; the worker tries again until server_abort() */
+#define SYNC_TRY_USEC    200000
+#define LEDGER_SLOTS_MAX 65536 /* one try; the worker tries again until server_abort() */
 
 struct server {
 	struct server_config cfg;
@@ -144,7 +147,7 @@ int server_take_kept(struct server *s, int fd, const char *name) {
 		return fdstore_take(s->fds, fd, name);
 	if (s->ledger)
 		return -EEXIST;
-	return ledger_adopt(fd, &s->ledger);
+	return ledger_adopt(fd, s->cfg.unfinished_max, &s->ledger);
 }
 
 static int adopt_kept(int fd, void *data) {
@@ -153,7 +156,10 @@ static int adopt_kept(int fd, void *data) {
 
 /* A new ledger, kept in the fd store: from now on, a crash repeats no line. */
 static int ledger_start(struct server *s) {
-	int r = ledger_new(&s->ledger), fd;
+	/* A slot per producer, as far as it is sensible: more producers share the budget's rest. */
+	unsigned slots = s->cfg.max_connections < LEDGER_SLOTS_MAX ? s->cfg.max_connections
+								   : LEDGER_SLOTS_MAX;
+	int r = ledger_new(slots, s->cfg.relay.line_max, s->cfg.unfinished_max, &s->ledger), fd;
 
 	if (r < 0)
 		return r;
@@ -167,18 +173,23 @@ static int ledger_start(struct server *s) {
 	return 0;
 }
 
+static int find_conn(uint64_t ino, void *data) {
+	struct server *s = data;
+
+	return conns_find(s->conns, ino);
+}
+
 /* What the last process was doing when it died: finished now, before anything is read. */
 static void ledger_finish(struct server *s) {
-	uint64_t ino = ledger_record(s->ledger)->ino;
+	ssize_t k = ledger_recover(s->ledger, find_conn, ledger_lookup_journal, s);
 
-	if (ino == 0)
-		return;
-	ssize_t k =
-		ledger_recover(s->ledger, conns_find(s->conns, ino), ledger_lookup_journal, NULL);
 	if (k < 0)
 		log_warning_errno((int)k, "cannot finish a producer's account after a crash");
-	else
+	else if (k > 0)
 		log_info("after a crash: %zd bytes a producer sent were in the journal already", k);
+	uint64_t staged = ledger_staged_total(s->ledger);
+	if (staged > 0)
+		log_info("unfinished lines kept from before: %" PRIu64 " bytes", staged);
 }
 
 int server_restore(struct server *s) {
@@ -205,8 +216,19 @@ void server_tick(struct server *s, uint64_t now) {
 }
 
 void server_drain(struct server *s) {
+	bool keep = false;
+
 	listeners_drain(s->listeners);
-	conns_drain(s->conns);
+	/* Unfinished lines stay in the ledger only if the fd store outlives this process. */
+	if (s->ledger) {
+		int r = manager_restarting();
+		if (r < 0)
+			log_warning_errno(r,
+					  "cannot tell a restart from a stop: unfinished lines are "
+					  "written as they stand");
+		keep = r > 0;
+	}
+	conns_drain(s->conns, keep);
 }
 
 static int sync_run(struct job *j, struct relay *r) {

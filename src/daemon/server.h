@@ -19,6 +19,8 @@ struct server_config {
 	unsigned max_connections; /* accepting pauses at this many */
 	bool fd_store;            /* keep connections in the service manager's fd store */
 	bool stream_transport;    /* stream producers' lines go over journald's stdout stream */
+	size_t unfinished_max; /* bytes of unfinished lines kept across restarts, for all (ledger.h)
+				*/
 };
 
 struct server_stats {

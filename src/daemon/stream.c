@@ -71,14 +71,12 @@ static int take(struct stream_in *in, struct relay *r, struct feed *fe, size_t u
 
 /*
  * The sink's calls that may wait for journald, marked so that the loop can
- * tell. A line that ends at buf[end] is in the ledger while it is sent.
+ * tell. A line is in the ledger while it is sent, by where it ends in buf.
  */
 static int put(struct stream_in *in, struct relay *r, struct line_sink *sink, const struct feed *fe,
 	       size_t pos, const struct frame *f, const char *brk) {
-	size_t end = pos + f->consumed;
-
 	if (in->ledger)
-		ledger_sending(in->ledger, &in->lc, end > fe->carried ? end - fe->carried : 0);
+		ledger_sending(in->ledger, &in->lc, pos + f->consumed);
 	relay_journal_enter(r);
 	int k = sink->put(sink, fe->buf + pos, f, brk);
 	relay_journal_leave(r);
@@ -160,7 +158,15 @@ refused:
 	return 0;
 }
 
-/* Keeps buf[from..to), already out of the socket, for the next read. */
+/* The unfinished line already out of the socket: staged in the ledger, or in memory. */
+static size_t carry_get(struct stream_in *in, char **data) {
+	if (in->ledger)
+		return ledger_staged(in->ledger, &in->lc, data);
+	*data = in->carry;
+	return in->carry_len;
+}
+
+/* Keeps buf[from..to), already out of the socket, for the next read (without a ledger). */
 static int keep(struct stream_in *in, const char *from, size_t n) {
 	if (n == 0) {
 		stream_in_done(in);
@@ -179,39 +185,70 @@ static int keep(struct stream_in *in, const char *from, size_t n) {
 /* Writes the unfinished line already taken from the socket, ended for the reason why. */
 static int stream_flush(struct stream_in *in, struct relay *r, struct line_sink *sink,
 			const char *why) {
-	char *buf = r->buf + JOURNAL_HEADROOM;
+	char *buf = r->buf + JOURNAL_HEADROOM, *carry = NULL;
+	size_t have = carry_get(in, &carry);
 
-	if (in->carry_len == 0)
+	if (have == 0)
 		return READ_MORE;
-	memcpy(buf, in->carry, in->carry_len);
+	memcpy(buf, carry, have);
 	struct feed fe = {
 		.buf = buf,
-		.len = in->carry_len,
+		.len = have,
 		.eof = true,
 		.eof_name = why,
-		.carried = in->carry_len,
-		.taken = in->carry_len,
+		.carried = have,
+		.taken = have,
 	};
 	int k = feed(in, r, sink, &fe);
 	if (k < 0)
 		return k;
+	/* With a ledger, the staged line stays staged until the job's end says it is stored. */
 	if (fe.journal_error)
-		return keep(in, buf + fe.stored, fe.len - fe.stored) < 0 ? -ENOMEM : READ_RETRY;
+		return !in->ledger && keep(in, buf + fe.stored, fe.len - fe.stored) < 0
+			       ? -ENOMEM
+			       : READ_RETRY;
 	/* All is stored; what framing left is the second byte of a "\n\0" terminator. */
 	stream_in_done(in);
 	in->fs = (struct frame_state){.priority = -1, .syslog = in->fs.syslog};
 	return READ_MORE;
 }
 
+/*
+ * With a ledger: the unfinished line at the end of fe, which is all the
+ * socket holds, is to be staged (in->stage: its bytes still in the socket,
+ * taken once the job's account is closed). If it does not fit in the budget,
+ * it is written now as it stands, marked MPSR_LINE_BREAK=budget; what follows
+ * it becomes the next entry. Returns READ_*, or a negative errno.
+ */
+static int unfinished(struct stream_in *in, struct relay *r, struct line_sink *sink,
+		      struct feed *fe) {
+	/* Nothing stored: the staged bytes stay, and the socket's are appended. */
+	size_t kept = fe->stored == 0 ? fe->carried : 0;
+	size_t from = fe->stored > fe->carried ? fe->stored : fe->carried;
+	int k;
+
+	if (from >= fe->len)
+		return READ_MORE;
+	if (ledger_can_stage(in->ledger, &in->lc, kept, fe->len - from)) {
+		in->stage = fe->len - from;
+		return READ_MORE;
+	}
+	fe->eof = true;
+	fe->eof_name = "budget";
+	if ((k = feed(in, r, sink, fe)) < 0 || (k = take(in, r, fe, fe->stored)) < 0)
+		return k;
+	return fe->journal_error ? READ_RETRY : READ_MORE;
+}
+
 static int read_once(struct stream_in *in, struct relay *r, struct line_sink *sink) {
-	char *buf = r->buf + JOURNAL_HEADROOM;
-	size_t cap = r->buf_size - JOURNAL_HEADROOM, have = in->carry_len;
+	char *buf = r->buf + JOURNAL_HEADROOM, *carry = NULL;
+	size_t cap = r->buf_size - JOURNAL_HEADROOM, have = carry_get(in, &carry);
 	int k;
 
 	if (!relay_journal_ok(r))
 		return READ_RETRY;
 	if (have > 0) /* carry is NULL when empty, and memcpy() must not see NULL */
-		memcpy(buf, in->carry, have);
+		memcpy(buf, carry, have);
 	ssize_t n = recv(in->fd, buf + have, cap - have, MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return READ_MORE;
@@ -238,6 +275,10 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 	}
 	/* An unfinished line that is all the socket holds is taken out, or poll() would spin. */
 	bool drained = (size_t)n < cap - have;
+	if (in->ledger)
+		return fe.journal_error ? READ_RETRY
+		       : drained        ? unfinished(in, r, sink, &fe)
+					: READ_MORE;
 	if (fe.journal_error == 0 && drained && (k = take(in, r, &fe, fe.len)) < 0)
 		return k;
 	if ((k = keep(in, buf + fe.stored, fe.taken - fe.stored)) < 0)
@@ -253,17 +294,30 @@ static void account_begin(struct stream_in *in) {
 
 static void account_end(struct stream_in *in) {
 	if (in->ledger)
-		ledger_end(in->ledger);
+		ledger_end(in->ledger, &in->lc);
 }
 
 int stream_read(struct stream_in *in, struct relay *r, struct line_sink *sink) {
 	account_begin(in);
+	in->stage = 0;
 	int k = read_once(in, r, sink);
 	account_end(in);
+	if (!in->ledger)
+		return k;
+	if (k == READ_MORE && in->stage > 0) {
+		ssize_t n = ledger_stage(in->ledger, &in->lc, in->fd, in->stage);
+		if (n < 0)
+			return (int)n;
+		r->stats.bytes += (uint64_t)n;
+	}
+	/* The connection is over: its slot is free for others. */
+	if (k == READ_END || k < 0)
+		ledger_conn_done(in->ledger, &in->lc);
 	return k;
 }
 
-int stream_drain(struct stream_in *in, struct relay *r, struct line_sink *sink) {
+int stream_drain(struct stream_in *in, struct relay *r, struct line_sink *sink,
+		 bool keep_unfinished) {
 	int queued = 0, k = READ_MORE;
 
 	/* What is queued now, at most: a producer that keeps writing must not stall the exit. */
@@ -272,7 +326,8 @@ int stream_drain(struct stream_in *in, struct relay *r, struct line_sink *sink) 
 	uint64_t until = r->stats.bytes + (uint64_t)queued;
 	while (k == READ_MORE && r->stats.bytes < until)
 		k = stream_read(in, r, sink);
-	if (k != READ_MORE)
+	/* A staged unfinished line may stay in the ledger, for the next mpsrd to finish. */
+	if (k != READ_MORE || (in->ledger && keep_unfinished))
 		return k;
 	account_begin(in);
 	k = stream_flush(in, r, sink, "stop");

@@ -25,9 +25,10 @@ struct stream_in {
 	struct frame_state fs;
 	char *carry; /* bytes of an unfinished line already taken from the socket */
 	size_t carry_len;
-	/* Where what is sent and taken is kept across a crash (ledger.h), or NULL. */
+	/* Where what is sent, taken and staged is kept across a crash (ledger.h), or NULL. */
 	struct ledger *ledger;
 	struct ledger_conn lc;
+	size_t stage; /* bytes of an unfinished line to stage once the job's account is closed */
 };
 
 /*
@@ -51,6 +52,8 @@ int stream_read(struct stream_in *in, struct relay *r, struct line_sink *sink);
 /*
  * Before exit: reads what the producer has written so far (not what it keeps
  * writing), then writes the unfinished line already taken from the socket,
- * marked MPSR_LINE_BREAK=stop. Returns like stream_read().
+ * marked MPSR_LINE_BREAK=stop; with a ledger and keep_unfinished, that line
+ * stays staged instead, for the next mpsrd. Returns like stream_read().
  */
-int stream_drain(struct stream_in *in, struct relay *r, struct line_sink *sink);
+int stream_drain(struct stream_in *in, struct relay *r, struct line_sink *sink,
+		 bool keep_unfinished);

@@ -14,13 +14,15 @@
 
 #include "ledger.h"
 
+#define BUDGET 16
+
 static int sv[2];
 static struct ledger *L;
 static struct ledger_conn lc;
 
 static void setup(void) {
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	cr_assert_eq(ledger_new(&L), 0);
+	cr_assert_eq(ledger_new(4, 100, BUDGET, &L), 0);
 	cr_assert_eq(ledger_conn_init(&lc, L, sv[1]), 0);
 	/* Three lines of 4 bytes each. */
 	cr_assert_eq(write(sv[0], "one\ntwo\nsix\n", 12), 12);
@@ -59,6 +61,13 @@ static int lookup(const char *tag, void *data) {
 	return answer;
 }
 
+/* The stand-in for the kept connections: only ours, and only when it is there. */
+static bool gone;
+static int find(uint64_t ino, void *data) {
+	(void)data;
+	return !gone && ino == lc.ino ? sv[1] : -1;
+}
+
 TestSuite(ledger, .init = setup, .fini = teardown);
 
 Test(ledger, take_leaves_no_peek_offset) {
@@ -67,7 +76,7 @@ Test(ledger, take_leaves_no_peek_offset) {
 	cr_assert_eq(ledger_take(L, sv[1], buf, 4), 4);
 	cr_assert_eq(peek_off(sv[1]), -1, "a peek offset left set moves later MSG_PEEK reads");
 	cr_assert_eq(ledger_record(L)->take, (uint64_t)4 << 32);
-	ledger_end(L);
+	ledger_end(L, &lc);
 	assert_left("two\nsix\n");
 }
 
@@ -96,7 +105,7 @@ Test(ledger, tags_alternate_per_entry_and_name_the_connection) {
 }
 
 Test(ledger, no_job_under_way_nothing_to_do) {
-	cr_assert_eq(ledger_recover(L, sv[1], lookup, NULL), 0);
+	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 0);
 	assert_left("one\ntwo\nsix\n");
 }
 
@@ -107,7 +116,7 @@ Test(ledger, sent_not_taken) {
 	ledger_sent(L, &lc, true);
 	ledger_sending(L, &lc, 8);
 	ledger_sent(L, &lc, true);
-	cr_assert_eq(ledger_recover(L, sv[1], lookup, NULL), 8);
+	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 8);
 	assert_left("six\n");
 	cr_assert_eq(ledger_record(L)->ino, 0);
 }
@@ -120,7 +129,7 @@ Test(ledger, killed_before_the_take) {
 	ledger_record(L)->take = 8;
 	int off = 8;
 	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)), 0);
-	cr_assert_eq(ledger_recover(L, sv[1], lookup, NULL), 8);
+	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 8);
 	assert_left("six\n");
 	cr_assert_eq(peek_off(sv[1]), -1);
 }
@@ -135,7 +144,7 @@ Test(ledger, killed_after_the_take) {
 	int off = 8;
 	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)), 0);
 	cr_assert_eq(recv(sv[1], buf, 8, 0), 8);
-	cr_assert_eq(ledger_recover(L, sv[1], lookup, NULL), 0, "taking them again loses a line");
+	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 0, "taking them again loses a line");
 	assert_left("six\n");
 	cr_assert_eq(peek_off(sv[1]), -1);
 }
@@ -149,7 +158,7 @@ Test(ledger, killed_sending_entry_there) {
 	cr_assert_eq(ledger_take(L, sv[1], buf, 4), 4);
 	ledger_sending(L, &lc, 8);
 	answer = 1;
-	cr_assert_eq(ledger_recover(L, sv[1], lookup, NULL), 4);
+	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 4);
 	cr_assert_str_eq(asked, lc.tag);
 	assert_left("six\n");
 }
@@ -159,7 +168,7 @@ Test(ledger, killed_sending_entry_not_there) {
 	ledger_begin(L, &lc);
 	ledger_sending(L, &lc, 4);
 	answer = 0;
-	cr_assert_eq(ledger_recover(L, sv[1], lookup, NULL), 0);
+	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 0);
 	assert_left("one\ntwo\nsix\n");
 }
 
@@ -170,7 +179,7 @@ Test(ledger, journal_unreadable_sends_again) {
 	ledger_sent(L, &lc, true);
 	ledger_sending(L, &lc, 8);
 	answer = -EACCES;
-	cr_assert_eq(ledger_recover(L, sv[1], lookup, NULL), 4);
+	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 4);
 	assert_left("two\nsix\n");
 }
 
@@ -180,7 +189,8 @@ Test(ledger, connection_gone) {
 	ledger_sending(L, &lc, 4);
 	answer = 1;
 	asked[0] = 0;
-	cr_assert_eq(ledger_recover(L, -1, lookup, NULL), 0);
+	gone = true;
+	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 0);
 	cr_assert_eq(ledger_record(L)->ino, 0);
 	cr_assert_str_eq(asked, "");
 }
@@ -188,7 +198,7 @@ Test(ledger, connection_gone) {
 Test(ledger, adopt_counts_generations_and_refuses_strangers) {
 	struct ledger *again;
 	int fd = dup(ledger_fd(L));
-	cr_assert_eq(ledger_adopt(fd, &again), 0);
+	cr_assert_eq(ledger_adopt(fd, BUDGET, &again), 0);
 	cr_assert_eq(ledger_record(again)->gen, 2);
 	struct ledger_conn lc2;
 	cr_assert_eq(ledger_conn_init(&lc2, again, sv[1]), 0);
@@ -198,5 +208,129 @@ Test(ledger, adopt_counts_generations_and_refuses_strangers) {
 	int other[2];
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, other), 0);
 	close(other[1]);
-	cr_assert_lt(ledger_adopt(other[0], &again), 0);
+	cr_assert_lt(ledger_adopt(other[0], BUDGET, &again), 0);
+}
+
+/* A restart: the next process maps the same memfd, and the connection comes back. */
+static struct ledger *restart(struct ledger_conn *back) {
+	struct ledger *again;
+	cr_assert_eq(ledger_adopt(dup(ledger_fd(L)), BUDGET, &again), 0);
+	cr_assert_eq(ledger_conn_init(back, again, sv[1]), 0);
+	return again;
+}
+
+static void assert_staged(struct ledger *l, struct ledger_conn *c, const char *want) {
+	char *data = NULL;
+	size_t n = ledger_staged(l, c, &data);
+	cr_assert_eq(n, strlen(want), "staged %zu bytes, want %zu", n, strlen(want));
+	if (n)
+		cr_assert_arr_eq(data, want, n);
+}
+
+/* An unfinished line leaves the socket into the slot, and the next process finds it there. */
+Test(ledger, staged_line_outlives_the_process) {
+	char buf[16];
+	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
+	cr_assert_eq(write(sv[0], "unfin", 5), 5);
+	cr_assert_eq(ledger_stage(L, &lc, sv[1], 5), 5);
+	cr_assert_eq(write(sv[0], "ished", 5), 5);
+	cr_assert_eq(ledger_stage(L, &lc, sv[1], 5), 5);
+	assert_staged(L, &lc, "unfinished");
+	assert_left("");
+	cr_assert_eq(peek_off(sv[1]), -1);
+
+	struct ledger_conn back;
+	struct ledger *again = restart(&back);
+	cr_assert_eq(ledger_recover(again, find, lookup, NULL), 0);
+	assert_staged(again, &back, "unfinished");
+	cr_assert_eq(ledger_staged_total(again), 10);
+	ledger_free(again);
+}
+
+/* Killed inside a take into the slot, after recv(): the slot's length counts the bytes. */
+Test(ledger, killed_staging_after_the_take) {
+	char buf[16];
+	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
+	cr_assert_eq(write(sv[0], "abc", 3), 3);
+	cr_assert_eq(ledger_stage(L, &lc, sv[1], 1), 1);
+	/* The next take of 2, as far as recv(): */
+	struct ledger_slot *slot = (struct ledger_slot *)((char *)ledger_record(L) + 4096);
+	cr_assert_eq(slot[lc.slot].ino, lc.ino);
+	slot[lc.slot].state = (uint64_t)1 << 32 | 2;
+	int off = 2;
+	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)), 0);
+	char *data;
+	ledger_staged(L, &lc, &data);
+	cr_assert_eq(recv(sv[1], data + 1, 2, 0), 2);
+
+	struct ledger_conn back;
+	struct ledger *again = restart(&back);
+	cr_assert_eq(ledger_recover(again, find, lookup, NULL), 0);
+	assert_staged(again, &back, "abc");
+	cr_assert_eq(peek_off(sv[1]), -1);
+	ledger_free(again);
+}
+
+/* The staged line's end came, and the entry made of it was sent: the slot is emptied, once. */
+Test(ledger, staged_line_stored_is_dropped) {
+	char buf[16];
+	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
+	cr_assert_eq(write(sv[0], "abc", 3), 3);
+	cr_assert_eq(ledger_stage(L, &lc, sv[1], 3), 3);
+	cr_assert_eq(write(sv[0], "d\nnext", 6), 6);
+	ledger_begin(L, &lc);
+	cr_assert_eq(ledger_record(L)->carried, 3);
+	ledger_sending(L, &lc, 5); /* "abc" + "d\n" */
+	ledger_sent(L, &lc, true);
+	/* Killed before "d\n" was taken: the new process takes it and drops "abc". */
+	struct ledger_conn back;
+	struct ledger *again = restart(&back);
+	cr_assert_eq(ledger_recover(again, find, lookup, NULL), 2);
+	assert_staged(again, &back, "");
+	assert_left("next");
+	cr_assert_eq(ledger_staged_total(again), 0);
+	ledger_free(again);
+}
+
+Test(ledger, job_end_drops_a_stored_staged_line_and_frees_the_slot) {
+	char buf[16];
+	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
+	cr_assert_eq(write(sv[0], "abcd\n", 5), 5);
+	cr_assert_eq(ledger_stage(L, &lc, sv[1], 3), 3);
+	ledger_begin(L, &lc);
+	ledger_sending(L, &lc, 5);
+	ledger_sent(L, &lc, true);
+	cr_assert_eq(ledger_take(L, sv[1], buf, 2), 2);
+	ledger_end(L, &lc);
+	cr_assert_eq(lc.slot, -1);
+	cr_assert_eq(ledger_staged_total(L), 0);
+	assert_left("");
+}
+
+Test(ledger, budget_and_slot_size_bound_what_is_staged) {
+	char buf[16];
+	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
+	cr_assert_eq(write(sv[0], "0123456789abcdefXYZ", 19), 19);
+	cr_assert(ledger_can_stage(L, &lc, 0, BUDGET));
+	cr_assert_not(ledger_can_stage(L, &lc, 0, BUDGET + 1));
+	cr_assert_eq(ledger_stage(L, &lc, sv[1], BUDGET + 1), -ENOSPC);
+	assert_left("0123456789abcdefXYZ"); /* nothing was taken */
+	cr_assert_eq(ledger_stage(L, &lc, sv[1], 10), 10);
+	cr_assert_not(ledger_can_stage(L, &lc, 10, 7));
+	cr_assert_eq(ledger_staged_total(L), 10);
+}
+
+/* A slot whose connection did not come back is freed at recovery. */
+Test(ledger, slots_of_vanished_connections_are_freed) {
+	char buf[16];
+	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
+	cr_assert_eq(write(sv[0], "abc", 3), 3);
+	cr_assert_eq(ledger_stage(L, &lc, sv[1], 3), 3);
+	struct ledger *again;
+	cr_assert_eq(ledger_adopt(dup(ledger_fd(L)), BUDGET, &again), 0);
+	cr_assert_eq(ledger_staged_total(again), 3);
+	gone = true;
+	cr_assert_eq(ledger_recover(again, find, lookup, NULL), 0);
+	cr_assert_eq(ledger_staged_total(again), 0);
+	ledger_free(again);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "ledger.h"
 #include "relay.h"
 #include "stream.h"
 
@@ -209,12 +210,12 @@ Test(stream, drain_writes_what_is_queued_and_the_unfinished_line) {
 	produce("x\npart");
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
 	produce("ial\ny\n");
-	cr_assert_eq(stream_drain(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(stream_drain(&in, &r, &t.sink, false), READ_MORE);
 	cr_assert_eq(t.n, 3);
 	cr_assert_str_eq(t.got[1], "partial");
 	cr_assert_str_eq(t.got[2], "y");
 	produce("late");
-	cr_assert_eq(stream_drain(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(stream_drain(&in, &r, &t.sink, false), READ_MORE);
 	cr_assert_eq(t.n, 4);
 	cr_assert_str_eq(t.got[3], "late");
 	cr_assert_str_eq(t.brk[3], "stop");
@@ -239,4 +240,101 @@ Test(stream, a_reset_connection_still_writes_what_was_taken) {
 	cr_assert_str_eq(t.brk[0], "eof");
 	stream_in_done(&in2);
 	close(pair[0]);
+}
+
+/*
+ * With a ledger: an unfinished line goes into the producer's slot, not the
+ * process's memory, and a new process (a new ledger mapping and stream_in on
+ * the same socket, as after a restart) completes it as one line.
+ */
+static struct ledger *with_ledger(size_t budget) {
+	struct ledger *l;
+	cr_assert_eq(ledger_new(4, 16, budget, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	return l;
+}
+
+Test(stream, ledger_keeps_an_unfinished_line_whole_across_a_restart) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(1024);
+
+	produce("one\nunfin");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_eq(queued(), -1, "the unfinished line is out of the socket");
+	cr_assert_null(in.carry, "it is staged, not in memory");
+	cr_assert_eq(ledger_staged_total(l), 5);
+	/* A restart: what is staged is kept (keep_unfinished), the next process maps it again. */
+	cr_assert_eq(stream_drain(&in, &r, &t.sink, true), READ_MORE);
+	cr_assert_eq(t.n, 1, "nothing written at the stop");
+	struct ledger *again;
+	cr_assert_eq(ledger_adopt(dup(ledger_fd(l)), 1024, &again), 0);
+	struct stream_in in2;
+	stream_in_init(&in2, sv[0], false);
+	cr_assert_eq(stream_in_ledger(&in2, again), 0);
+	produce("ished\n");
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.got[1], "unfinished");
+	cr_assert_null(t.brk[1]);
+	cr_assert_eq(ledger_staged_total(again), 0);
+	cr_assert_eq(queued(), -1);
+	ledger_free(again);
+	ledger_free(l);
+}
+
+Test(stream, ledger_budget_exceeded_writes_the_line_as_it_stands) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(4);
+
+	produce("one\nunfin");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.got[1], "unfin");
+	cr_assert_str_eq(t.brk[1], "budget");
+	cr_assert_eq(queued(), -1);
+	cr_assert_eq(ledger_staged_total(l), 0);
+	produce("ished\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_str_eq(t.got[2], "ished");
+	ledger_free(l);
+}
+
+/* A stop that is not a restart: the staged line is written, marked stop, and its slot emptied. */
+Test(stream, ledger_stop_writes_the_staged_line) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(1024);
+
+	produce("unfin");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 0);
+	cr_assert_eq(stream_drain(&in, &r, &t.sink, false), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_str_eq(t.got[0], "unfin");
+	cr_assert_str_eq(t.brk[0], "stop");
+	cr_assert_eq(ledger_staged_total(l), 0);
+	ledger_free(l);
+}
+
+/* A staged line grows over several reads, and a refused write loses none of it. */
+Test(stream, ledger_staged_line_grows_and_survives_a_refusal) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(1024);
+
+	produce("ab");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	produce("cd");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(ledger_staged_total(l), 4);
+	produce("e\nf");
+	t.refuse_after = 0;
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_RETRY);
+	cr_assert_eq(t.n, 0);
+	cr_assert_eq(ledger_staged_total(l), 4);
+	t.refuse_after = -1;
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_str_eq(t.got[0], "abcde");
+	cr_assert_eq(ledger_staged_total(l), 1, "'f' is staged now");
+	ledger_free(l);
 }
