@@ -47,6 +47,7 @@ struct daemon {
 	struct server *server;
 	int signal_fd;
 	bool stop;
+	bool restarting; /* the stop is a restart's: the service manager keeps the fd store */
 	uint64_t watchdog_usec; /* ping period, 0 when no watchdog is set */
 	uint64_t next_tick, next_ping, idle_since;
 	int listeners;
@@ -270,8 +271,12 @@ static int on_signal(int fd, short revents, void *data) {
 	struct signalfd_siginfo si;
 	(void)revents;
 
-	if (read(fd, &si, sizeof(si)) == sizeof(si) &&
-	    (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	/* The unit's RestartKillSignal=: the fd store, and all it keeps, outlives us. */
+	if (si.ssi_signo == SIGUSR1)
+		d->restarting = true;
+	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGUSR1)
 		d->stop = true;
 	return 0;
 }
@@ -283,6 +288,7 @@ static int setup_signals(struct daemon *d) {
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return -errno;
 	/* A producer that vanishes must not kill us through a write. */
@@ -313,13 +319,17 @@ static void report_status(struct daemon *d, const char *state) {
 	if (st.journal_wait_usec >= WAIT_REPORT_USEC)
 		snprintf(wait, sizeof(wait), "waiting for journald for %" PRIu64 " s; ",
 			 st.journal_wait_usec / 1000000);
+	char kept[64] = "";
+	if (st.unfinished > 0)
+		snprintf(kept, sizeof(kept), "; %" PRIu64 " bytes of unfinished lines kept",
+			 st.unfinished);
 	const struct relay_stats *rs = &st.relay;
 	sd_notifyf(0,
 		   "STATUS=%s%s%u producers; %" PRIu64 " messages, %" PRIu64
 		   " bytes relayed; %" PRIu64 " split, %" PRIu64 " unterminated, %" PRIu64
-		   " fields refused, %" PRIu64 " journal retries, %" PRIu64 " dropped",
+		   " fields refused, %" PRIu64 " journal retries, %" PRIu64 " dropped%s",
 		   state, wait, st.connections, rs->messages, rs->bytes, rs->split,
-		   rs->unterminated, rs->refused_fields, rs->journal_errors, rs->dropped);
+		   rs->unterminated, rs->refused_fields, rs->journal_errors, rs->dropped, kept);
 }
 
 /* The watchdog means "mpsrd is stuck": a writer waiting for journald is not. */
@@ -396,7 +406,7 @@ static void stop(struct daemon *d) {
 	int synced = -EINPROGRESS;
 
 	sd_notify(0, "STOPPING=1\nSTATUS=Stopping: writing what producers already sent");
-	server_drain(d->server);
+	server_drain(d->server, d->restarting);
 	if (wait_for_server(d, until, "Stopping: writing what producers already sent; ")) {
 		server_sync(d->server, &synced);
 		wait_for_server(d, until, "Stopping: waiting for journald to take it; ");

@@ -14,7 +14,6 @@
 #include "ledger.h"
 #include "listener.h"
 #include "log.h"
-#include "manager.h"
 #include "server.h"
 #include "worker.h"
 
@@ -215,20 +214,10 @@ void server_tick(struct server *s, uint64_t now) {
 	listeners_tick(s->listeners, now);
 }
 
-void server_drain(struct server *s) {
-	bool keep = false;
-
+void server_drain(struct server *s, bool restarting) {
 	listeners_drain(s->listeners);
 	/* Unfinished lines stay in the ledger only if the fd store outlives this process. */
-	if (s->ledger) {
-		int r = manager_restarting();
-		if (r < 0)
-			log_warning_errno(r,
-					  "cannot tell a restart from a stop: unfinished lines are "
-					  "written as they stand");
-		keep = r > 0;
-	}
-	conns_drain(s->conns, keep);
+	conns_drain(s->conns, restarting && s->ledger);
 }
 
 static int sync_run(struct job *j, struct relay *r) {
@@ -270,6 +259,7 @@ void server_stats(struct server *s, uint64_t now, struct server_stats *out) {
 		.accepted = s->accepted,
 		.connections = conns_count(s->conns),
 		.journal_wait_usec = since && now > since ? now - since : 0,
+		.unfinished = s->ledger ? ledger_staged_total(s->ledger) : 0,
 	};
 	worker_stats(s->worker, &out->relay);
 }

@@ -28,6 +28,7 @@ struct server_stats {
 	uint64_t accepted;          /* connections accepted since start */
 	unsigned connections;       /* producers connected now */
 	uint64_t journal_wait_usec; /* how long journald has kept the writer waiting, or 0 */
+	uint64_t unfinished;        /* bytes of unfinished lines staged in the ledger */
 };
 
 struct server;
@@ -62,11 +63,12 @@ void server_tick(struct server *s, uint64_t now);
 
 /*
  * Stop, step 1: no more accepting; what producers have already sent is read
- * and written, unfinished lines too. Connections stay open (and, with the fd
- * store, with the service manager for the next start). Done when
+ * and written, unfinished lines too, unless restarting and they are staged
+ * in the ledger, for the next start to finish. Connections stay open (and,
+ * with the fd store, with the service manager for the next start). Done when
  * server_busy() says no.
  */
-void server_drain(struct server *s);
+void server_drain(struct server *s, bool restarting);
 
 /*
  * Stop, step 2: waits (in the writer) until journald has processed every

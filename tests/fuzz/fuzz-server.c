@@ -394,7 +394,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		 * taken from the socket cannot wait for it and would count as dropped.
 		 */
 		J.fail = 0;
-		server_drain(s);
+		server_drain(s, false);
 		settle(loop, s);
 	}
 	server_stats(s, now_usec(), &st);
