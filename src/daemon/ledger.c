@@ -8,7 +8,6 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "journal.h"
@@ -347,32 +346,18 @@ void ledger_sent(struct ledger *l, struct ledger_conn *lc, bool sent) {
 }
 
 int ledger_lookup_journal(const char *tag, void *data) {
-	_cleanup_(sd_journal_closep) sd_journal *j = NULL;
 	char other[LEDGER_TAG_MAX];
 	size_t n = strlen(tag);
-	const void *d;
-	size_t len;
 	int r;
 	(void)data;
 
 	/* Everything sent before the crash is processed before journald takes this. */
 	if ((r = journal_sync(now_usec() + SYNC_USEC)) < 0)
 		return r;
-	if ((r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM)) < 0)
-		return r;
-	if (sd_journal_has_runtime_files(j) <= 0 && sd_journal_has_persistent_files(j) <= 0)
-		return -EACCES; /* nothing readable: not in group systemd-journal */
 	/* The connection's entries of that generation, of either parity: the last one decides. */
 	memcpy(other, tag, n + 1);
 	other[n - 1] = other[n - 1] == '0' ? '1' : '0';
-	if ((r = sd_journal_add_match(j, tag, n)) < 0 ||
-	    (r = sd_journal_add_match(j, other, n)) < 0)
-		return r;
-	if ((r = sd_journal_seek_tail(j)) < 0 || (r = sd_journal_previous(j)) <= 0)
-		return r;
-	if ((r = sd_journal_get_data(j, "MPSR_LEDGER", &d, &len)) < 0)
-		return r;
-	return len == n && memcmp(d, tag, n) == 0;
+	return journal_last_is(tag, other);
 }
 
 /* The job the crash cut short: what journald has is taken out of the socket. */
