@@ -1,7 +1,8 @@
 # A burst of producers connecting at once costs PID 1 nothing per producer:
 # their connections are kept in mpsrd's holder, whose two ends alone are in
 # the fd store. All are accepted quickly, and all survive a restart and a
-# kill -9 of mpsrd with every line arriving once.
+# kill -9 of mpsrd with every line arriving once. A producer writing beside
+# the burst has each line in the journal within a second.
 #
 #   MPSR_BURST_N: producers (default 16000)
 #   MPSR_BURST_MIN_RATE: connections/s mpsrd must accept (default 5000)
@@ -66,12 +67,21 @@ rb_wait_producers -eq 0 10
 pid0=$(rb_show MainPID) fd0=$(nfds "$(rb_show MainPID)")
 store_small "before the burst"
 
-# The burst.
+# The burst, and beside it a live producer writing 20 lines a second for 2 s.
+live=ld-live
+rb_loader $live
 c0=$(pid1_ticks) t0=$(date +%s%N)
 ct python3 "$CT_TOOLS/many-conns" -n "$N" --tag $tag --comm $comm --ctl $ctl &
 conns=$!
+ct $live -P 1 -m 40 -r 20 -t live$$ >/dev/null &
+livepid=$!
 wait_fds "$pid0" $((fd0 + N)) 300
 t1=$(date +%s%N) c1=$(pid1_ticks)
+wait $livepid || fail "the live producer's write failed"
+ct_wait_ids live$$ 1 40 30 SYSLOG_IDENTIFIER=$live >/dev/null || fail "the live producer's lines: lost or doubled"
+lat=$(ct journalctl -q --no-pager -o json SYSLOG_IDENTIFIER=$live | "$here/latency" --max-ms 1000) ||
+	fail "a live producer's line took over 1 s to reach the journal during the burst: $lat"
+echo "a live producer during the burst, write to journald: $lat"
 burst_ms=$(((t1 - t0) / 1000000)) pid1_ms=$(ticks_ms $((c1 - c0)))
 rate=$((N * 1000 / (burst_ms > 0 ? burst_ms : 1)))
 echo "burst: $N producers accepted in $burst_ms ms ($rate connections/s); PID 1 used $pid1_ms ms of CPU"
