@@ -1,9 +1,9 @@
-# journald stopped (SIGSTOP) for 45 s, then for 120 s, while 4 producers write
+# journald stopped (SIGSTOP) for 45 s, then for 75 s, while 4 producers write
 # 20,000 lines each: mpsrd waits it out. It stays the same process (its
 # watchdog, shortened to 10 s, goes on being answered through the stall), says
 # in STATUS= that it is waiting for journald, holds the producers back instead
 # of buffering or dropping, and afterwards every line is in `journalctl -u mpsr`
-# exactly once.
+# exactly once. MPSR_STALLS="45 120" sets other stalls (seconds).
 . "$here/robust.sh"
 
 dropin=/run/systemd/system/mpsr.service.d/50-test-stall.conf
@@ -22,7 +22,7 @@ ct systemctl start mpsr.socket || fail "mpsr.socket"
 rb_stall_watchdogs $dropin $jdropin
 
 P=4 M=20000
-for stall in 45 120; do
+for stall in ${MPSR_STALLS:-45 75}; do
 	name=ld-stall$stall tag=stl$stall.$$
 	rb_loader $name
 	mpsrd=$(rb_show MainPID) restarts0=$(rb_show NRestarts)
