@@ -227,11 +227,14 @@ void ledger_conn_done(struct ledger *l, struct ledger_conn *lc) {
 	lc->slot = -1;
 }
 
+static uint64_t staged_len(const struct ledger *l, const struct ledger_conn *lc) {
+	return lc->slot >= 0 ? LEN(l->slots[lc->slot].state) : 0;
+}
+
 size_t ledger_staged(struct ledger *l, const struct ledger_conn *lc, char **data) {
-	if (lc->slot < 0)
-		return 0;
-	*data = l->data + (size_t)lc->slot * l->rec->slot_size;
-	return LEN(l->slots[lc->slot].state);
+	if (lc->slot >= 0)
+		*data = l->data + (size_t)lc->slot * l->rec->slot_size;
+	return staged_len(l, lc);
 }
 
 static int peek_off(int fd, int off) {
@@ -286,7 +289,7 @@ bool ledger_can_stage(const struct ledger *l, const struct ledger_conn *lc, size
 }
 
 ssize_t ledger_stage(struct ledger *l, struct ledger_conn *lc, int fd, size_t n) {
-	uint64_t have = lc->slot >= 0 ? LEN(l->slots[lc->slot].state) : 0;
+	uint64_t have = staged_len(l, lc);
 
 	if (!ledger_can_stage(l, lc, have, n))
 		return -ENOSPC;
@@ -307,12 +310,10 @@ ssize_t ledger_take(struct ledger *l, int fd, void *buf, size_t n) {
 }
 
 void ledger_begin(struct ledger *l, struct ledger_conn *lc) {
-	char *data;
-
 	put(l->rec->writing, 0);
 	put(l->rec->confirmed, 0);
 	put(l->rec->take, 0);
-	put(l->rec->carried, ledger_staged(l, lc, &data));
+	put(l->rec->carried, staged_len(l, lc));
 	put(l->rec->ino, lc->ino);
 }
 
@@ -416,8 +417,8 @@ ssize_t ledger_recover(struct ledger *l, ledger_find_fn find, ledger_lookup_fn l
 			k = recover_job(l, fd, lookup, data);
 			(void)peek_off(fd, -1);
 		}
-		for (uint32_t i = 0; i < rec->n_slots; i++)
-			if (l->slots[i].ino == rec->ino && carried_stored(rec))
+		for (uint32_t i = 0; carried_stored(rec) && i < rec->n_slots; i++)
+			if (l->slots[i].ino == rec->ino)
 				slot_empty(l, i);
 		put(rec->ino, 0);
 	}

@@ -192,6 +192,7 @@ static void ledger_finish(struct server *s) {
 }
 
 int server_restore(struct server *s) {
+	bool kept = s->ledger != NULL; /* passed at start: a last process may have left work */
 	int r;
 
 	if (s->cfg.fd_store && !s->ledger && (r = ledger_start(s)) < 0)
@@ -199,7 +200,7 @@ int server_restore(struct server *s) {
 	if (s->ledger && s->cfg.fd_store)
 		conns_use_ledger(s->conns, s->ledger);
 	int n = fdstore_restore(s->fds, adopt_kept, s);
-	if (n < 0 || !s->ledger)
+	if (n < 0 || !kept)
 		return n;
 	ledger_finish(s);
 	if (!s->cfg.fd_store) {
