@@ -68,6 +68,18 @@ static int find(uint64_t ino, void *data) {
 	return !gone && ino == lc.ino ? sv[1] : -1;
 }
 
+/* An entry ending at end was sent, and journald has it. */
+static void sent_up_to(uint64_t end) {
+	ledger_sending(L, &lc, end);
+	ledger_sent(L, &lc, true);
+}
+
+/* A take of n bytes from the job's socket, as far as its mark: then the crash. */
+static void take_marked_then_killed(int n) {
+	ledger_record(L)->take = (uint64_t)n;
+	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_PEEK_OFF, &n, sizeof(n)), 0);
+}
+
 TestSuite(ledger, .init = setup, .fini = teardown);
 
 Test(ledger, take_leaves_no_peek_offset) {
@@ -112,10 +124,8 @@ Test(ledger, no_job_under_way_nothing_to_do) {
 /* Two lines in the journal, not yet taken: they are taken now, not written again. */
 Test(ledger, sent_not_taken) {
 	ledger_begin(L, &lc);
-	ledger_sending(L, &lc, 4);
-	ledger_sent(L, &lc, true);
-	ledger_sending(L, &lc, 8);
-	ledger_sent(L, &lc, true);
+	sent_up_to(4);
+	sent_up_to(8);
 	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 8);
 	assert_left("six\n");
 	cr_assert_eq(ledger_record(L)->ino, 0);
@@ -124,11 +134,8 @@ Test(ledger, sent_not_taken) {
 /* Killed inside the take, before recv(): the peek offset is still what was set. */
 Test(ledger, killed_before_the_take) {
 	ledger_begin(L, &lc);
-	ledger_sending(L, &lc, 8);
-	ledger_sent(L, &lc, true);
-	ledger_record(L)->take = 8;
-	int off = 8;
-	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)), 0);
+	sent_up_to(8);
+	take_marked_then_killed(8);
 	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 8);
 	assert_left("six\n");
 	cr_assert_eq(peek_off(sv[1]), -1);
@@ -138,11 +145,8 @@ Test(ledger, killed_before_the_take) {
 Test(ledger, killed_after_the_take) {
 	char buf[8];
 	ledger_begin(L, &lc);
-	ledger_sending(L, &lc, 8);
-	ledger_sent(L, &lc, true);
-	ledger_record(L)->take = 8;
-	int off = 8;
-	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)), 0);
+	sent_up_to(8);
+	take_marked_then_killed(8);
 	cr_assert_eq(recv(sv[1], buf, 8, 0), 8);
 	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 0, "taking them again loses a line");
 	assert_left("six\n");
@@ -153,8 +157,7 @@ Test(ledger, killed_after_the_take) {
 Test(ledger, killed_sending_entry_there) {
 	char buf[8];
 	ledger_begin(L, &lc);
-	ledger_sending(L, &lc, 4);
-	ledger_sent(L, &lc, true);
+	sent_up_to(4);
 	cr_assert_eq(ledger_take(L, sv[1], buf, 4), 4);
 	ledger_sending(L, &lc, 8);
 	answer = 1;
@@ -175,8 +178,7 @@ Test(ledger, killed_sending_entry_not_there) {
 /* journald cannot be asked: sending again may repeat a line, but never loses one. */
 Test(ledger, journal_unreadable_sends_again) {
 	ledger_begin(L, &lc);
-	ledger_sending(L, &lc, 4);
-	ledger_sent(L, &lc, true);
+	sent_up_to(4);
 	ledger_sending(L, &lc, 8);
 	answer = -EACCES;
 	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 4);
@@ -280,8 +282,7 @@ Test(ledger, staged_line_stored_is_dropped) {
 	cr_assert_eq(write(sv[0], "d\nnext", 6), 6);
 	ledger_begin(L, &lc);
 	cr_assert_eq(ledger_record(L)->carried, 3);
-	ledger_sending(L, &lc, 5); /* "abc" + "d\n" */
-	ledger_sent(L, &lc, true);
+	sent_up_to(5); /* "abc" + "d\n" */
 	/* Killed before "d\n" was taken: the new process takes it and drops "abc". */
 	struct ledger_conn back;
 	struct ledger *again = restart(&back);
@@ -298,8 +299,7 @@ Test(ledger, job_end_drops_a_stored_staged_line_and_frees_the_slot) {
 	cr_assert_eq(write(sv[0], "abcd\n", 5), 5);
 	cr_assert_eq(ledger_stage(L, &lc, sv[1], 3), 3);
 	ledger_begin(L, &lc);
-	ledger_sending(L, &lc, 5);
-	ledger_sent(L, &lc, true);
+	sent_up_to(5);
 	cr_assert_eq(ledger_take(L, sv[1], buf, 2), 2);
 	ledger_end(L, &lc);
 	cr_assert_eq(lc.slot, -1);
