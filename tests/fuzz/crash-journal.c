@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The replaced calls of fuzz-crash.c (ld --wrap), each a cut point before and
+ * after the real call, the journal they record, and the check of a
+ * producer's entries against the messages its bytes make.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "crash-journal.h"
+#include "frame.h"
+#include "fuzz.h"
+#include "ledger.h"
+#include "log.h"
+
+struct entry {
+	char *text;
+	size_t len;
+	int priority, facility;
+	char brk[16]; /* MPSR_LINE_BREAK, or "" */
+	char tag[LEDGER_TAG_MAX];
+	uint64_t ino; /* from the tag */
+	bool claimed;
+};
+
+static struct {
+	struct entry *e;
+	size_t n, cap;
+	unsigned refuse, refused;
+} J;
+
+static struct {
+	bool armed;
+	void (*die)(void);
+	unsigned long cuts, kill_at;
+	char kills[512]; /* where the kills landed, for the report of a failure */
+} C;
+
+void cuts_arm(bool on, void (*die)(void)) {
+	C.armed = on;
+	if (die)
+		C.die = die;
+}
+
+void cuts_schedule(unsigned n) {
+	C.kill_at = n ? C.cuts + n : 0;
+}
+
+static void cut(const char *where) {
+	if (!C.armed || ++C.cuts != C.kill_at)
+		return;
+	size_t n = strlen(C.kills);
+	snprintf(C.kills + n, sizeof(C.kills) - n, " %s (journal: %zu)", where, J.n);
+	C.kill_at = 0;
+	C.armed = false;
+	C.die();
+}
+
+ssize_t __real_recv(int fd, void *buf, size_t n, int flags);
+ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags);
+int __real_setsockopt(int fd, int level, int name, const void *v, socklen_t len);
+int __wrap_setsockopt(int fd, int level, int name, const void *v, socklen_t len);
+int __real_fallocate64(int fd, int mode, off_t off, off_t len);
+int __wrap_fallocate64(int fd, int mode, off_t off, off_t len);
+int __wrap_sd_journal_sendv(const struct iovec *iov, int n);
+int __wrap_journal_available(void);
+int __wrap_log_msg(int priority, int error, const char *fmt, ...) _printf_(3, 4);
+void __wrap_log_limited(struct ratelimit *rl, int priority, int error, const char *fmt, ...)
+	_printf_(4, 5);
+
+/* A kill after the call: the kernel did it, the process never learned it. */
+#define CUT_AROUND(name, call)                                                                     \
+	do {                                                                                       \
+		cut("before " name);                                                               \
+		__typeof__(call) r_ = call;                                                        \
+		int e_ = errno;                                                                    \
+		cut("after " name);                                                                \
+		errno = e_;                                                                        \
+		return r_;                                                                         \
+	} while (0)
+
+ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags) {
+	CUT_AROUND("recv", __real_recv(fd, buf, n, flags));
+}
+
+int __wrap_setsockopt(int fd, int level, int name, const void *v, socklen_t len) {
+	CUT_AROUND("setsockopt", __real_setsockopt(fd, level, name, v, len));
+}
+
+int __wrap_fallocate64(int fd, int mode, off_t off, off_t len) {
+	CUT_AROUND("fallocate", __real_fallocate64(fd, mode, off, len));
+}
+
+static bool field(const struct iovec *v, const char *name, const char **value, size_t *len) {
+	size_t k = strlen(name);
+
+	if (v->iov_len < k || memcmp(v->iov_base, name, k) != 0)
+		return false;
+	*value = (const char *)v->iov_base + k;
+	*len = v->iov_len - k;
+	return true;
+}
+
+static int number(const char *v, size_t len) {
+	int n = 0;
+
+	CHECK(len > 0 && len < 4);
+	for (size_t i = 0; i < len; i++) {
+		CHECK(v[i] >= '0' && v[i] <= '9');
+		n = n * 10 + v[i] - '0';
+	}
+	return n;
+}
+
+static void record(struct entry *s, const struct iovec *iov, int n) {
+	const char *v;
+	size_t len;
+
+	*s = (struct entry){.priority = -1, .facility = -1};
+	for (int i = 0; i < n; i++) {
+		if (field(&iov[i], "MESSAGE=", &v, &len)) {
+			CHECK((s->text = malloc(len + 1)));
+			memcpy(s->text, v, len);
+			s->len = len;
+		} else if (field(&iov[i], "PRIORITY=", &v, &len)) {
+			s->priority = number(v, len);
+		} else if (field(&iov[i], "SYSLOG_FACILITY=", &v, &len)) {
+			s->facility = number(v, len);
+		} else if (field(&iov[i], "MPSR_LINE_BREAK=", &v, &len)) {
+			CHECK(len < sizeof(s->brk));
+			memcpy(s->brk, v, len);
+		} else if (field(&iov[i], LEDGER_FIELD, &v, &len)) {
+			CHECK(iov[i].iov_len < sizeof(s->tag));
+			memcpy(s->tag, iov[i].iov_base, iov[i].iov_len);
+			const char *dot = memchr(v, '.', len);
+			CHECK(dot);
+			s->ino = strtoull(dot + 1, NULL, 10);
+		}
+	}
+	CHECK(s->text && s->priority >= 0 && s->priority <= 7);
+	CHECK(s->ino != 0); /* every entry of a connection with a ledger carries its tag */
+}
+
+int __wrap_sd_journal_sendv(const struct iovec *iov, int n) {
+	cut("before sd_journal_sendv");
+	if (J.refuse > 0) {
+		J.refuse--;
+		J.refused++;
+		return -EAGAIN;
+	}
+	if (J.n == J.cap) {
+		J.cap = J.cap ? J.cap * 2 : 64;
+		CHECK((J.e = realloc(J.e, J.cap * sizeof(*J.e))));
+	}
+	record(&J.e[J.n++], iov, n);
+	cut("after sd_journal_sendv"); /* journald has it; the relay does not know yet */
+	return 0;
+}
+
+int __wrap_journal_available(void) {
+	return 0;
+}
+
+/* Diagnostics are formatted (so that the sanitizers check them), not printed. */
+int __wrap_log_msg(int priority, int error, const char *fmt, ...) {
+	char text[1024];
+	va_list ap;
+	(void)priority;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return error < 0 ? error : -error;
+}
+
+void __wrap_log_limited(struct ratelimit *rl, int priority, int error, const char *fmt, ...) {
+	char text[1024];
+	va_list ap;
+	(void)rl;
+	(void)priority;
+	(void)error;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+}
+
+/* A kill leaves what the dead process had allocated; the kernel would free it. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) {
+	return "leak:syslog_copy\n";
+}
+
+void journal_reset(void) {
+	for (size_t i = 0; i < J.n; i++)
+		free(J.e[i].text);
+	J.n = 0;
+	J.refuse = J.refused = 0;
+	C.kill_at = 0;
+	C.armed = false;
+	C.kills[0] = 0;
+}
+
+void journal_refuse(unsigned n) {
+	J.refuse = n;
+}
+
+size_t journal_count(void) {
+	return J.n;
+}
+
+unsigned journal_refused(void) {
+	return J.refused;
+}
+
+int journal_lookup(const char *tag, void *data) {
+	size_t n = strlen(tag);
+	(void)data;
+
+	/* Either parity of the connection's entries of that generation: the last decides. */
+	for (size_t i = J.n; i-- > 0;) {
+		const char *t = J.e[i].tag;
+		if (strlen(t) == n && memcmp(t, tag, n - 1) == 0)
+			return t[n - 1] == tag[n - 1];
+	}
+	return 0;
+}
+
+/* The producer's next entry. */
+static struct entry *next_entry(uint64_t ino, size_t *at) {
+	for (; *at < J.n; (*at)++)
+		if (J.e[*at].ino == ino) {
+			J.e[*at].claimed = true;
+			return &J.e[(*at)++];
+		}
+	return NULL;
+}
+
+/* What journald got, for the report of a failure. */
+static void dump(void) {
+	fprintf(stderr, "  killed:%s\n", C.kills[0] ? C.kills : " never");
+	for (size_t i = 0; i < J.n; i++) {
+		const struct entry *e = &J.e[i];
+		fprintf(stderr, "  entry %zu: %s PRIORITY=%d FACILITY=%d BREAK=%s %zu bytes \"", i, e->tag,
+			e->priority, e->facility, e->brk, e->len);
+		for (size_t k = 0; k < e->len && k < 48; k++)
+			fprintf(stderr, e->text[k] >= 32 && e->text[k] < 127 ? "%c" : "\\x%02x",
+				(unsigned char)e->text[k]);
+		fprintf(stderr, "%s\"\n", e->len > 48 ? "..." : "");
+	}
+}
+
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		fprintf(stderr, "fuzz-crash: " __VA_ARGS__);                                       \
+		fputc('\n', stderr);                                                               \
+		dump();                                                                            \
+		abort();                                                                           \
+	} while (0)
+
+/*
+ * The message f framed at m must be the next entries, in pieces. cut: a
+ * restart ended the bytes it was framed from; it may end at any piece.
+ */
+static void expect_message(const struct expect_stream *w, size_t *at, const char *m,
+			   const struct frame *f, bool cut) {
+	static const char *const ends[] = {"", "line-max", "eof", "nul"};
+	int prio = f->priority >= 0 ? f->priority : DEFAULT_PRIORITY;
+	size_t off = 0, pieces = 0;
+	const char *text = m + f->start;
+
+	for (;; pieces++) {
+		struct entry *e = next_entry(w->ino, at);
+		if (!e)
+			FAIL("message at byte %zu (%zu bytes): piece %zu is missing",
+			     (size_t)(m - (const char *)w->bytes), f->len, pieces);
+		if (off + e->len > f->len || memcmp(e->text, text + off, e->len) != 0)
+			FAIL("message at byte %zu: piece %zu (%zu bytes at %zu) is not its text "
+			     "(%zu bytes): lost, repeated or merged bytes",
+			     (size_t)(m - (const char *)w->bytes), pieces, e->len, off, f->len);
+		if (e->priority != prio || e->facility != f->facility)
+			FAIL("message at byte %zu: piece %zu has priority %d facility %d, not %d %d",
+			     (size_t)(m - (const char *)w->bytes), pieces, e->priority,
+			     e->facility, prio, f->facility);
+		off += e->len;
+		bool line_max = strcmp(e->brk, "line-max") == 0, budget = strcmp(e->brk, "budget") == 0;
+		if (line_max && f->consumed <= w->line_max_min)
+			FAIL("message at byte %zu of %zu bytes split at line-max %zu",
+			     (size_t)(m - (const char *)w->bytes), f->consumed, w->line_max_min);
+		if (budget && f->consumed <= w->budget_min)
+			FAIL("message at byte %zu of %zu bytes split at a budget of %zu",
+			     (size_t)(m - (const char *)w->bytes), f->consumed, w->budget_min);
+		if (line_max || budget) {
+			if (cut && off == f->len)
+				return;
+			continue;
+		}
+		if (off != f->len)
+			FAIL("message at byte %zu: ended (%s) after %zu of %zu bytes",
+			     (size_t)(m - (const char *)w->bytes), e->brk, off, f->len);
+		if (!cut && strcmp(e->brk, ends[f->brk]) != 0)
+			FAIL("message at byte %zu: ends with MPSR_LINE_BREAK=%s, not %s",
+			     (size_t)(m - (const char *)w->bytes), e->brk, ends[f->brk]);
+		return;
+	}
+}
+
+void journal_expect(const struct expect_stream *w) {
+	const char *b = (const char *)w->bytes;
+	struct frame_state st = {.priority = -1, .syslog = w->syslog};
+	size_t pos = 0, at = 0, r = 0;
+	struct frame f;
+
+	while (pos < w->len) {
+		/* Framed afresh from where the next life started (lenient mode only). */
+		while (r < w->n_resumed && w->resumed[r] <= pos)
+			r++;
+		size_t end = r < w->n_resumed ? w->resumed[r] : w->len;
+		bool eof = end == w->len;
+		while (frame_next(b + pos, end - pos, w->line_max, eof, &st, &f)) {
+			expect_message(w, &at, b + pos, &f, false);
+			pos += f.consumed;
+		}
+		if (eof)
+			break;
+		if (pos < end && frame_next(b + pos, end - pos, w->line_max, true, &st, &f))
+			expect_message(w, &at, b + pos, &f, true);
+		pos = end;
+		st = (struct frame_state){.priority = -1, .syslog = w->syslog};
+	}
+	/* What framing may leave: the second byte of a "\n\0" or "\0\n" terminator. */
+	CHECK(pos == w->len || (w->syslog && pos + 1 == w->len && (b[pos] == 0 || b[pos] == '\n')));
+	if (next_entry(w->ino, &at))
+		FAIL("an entry more than the %zu bytes written make", w->len);
+}
+
+void journal_check_all_claimed(void) {
+	for (size_t i = 0; i < J.n; i++)
+		if (!J.e[i].claimed)
+			FAIL("entry %zu (%s) belongs to no producer", i, J.e[i].tag);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * For fuzz-crash.c: the cut points (the wrapped system calls the relay
+ * makes), and the journal it writes to, recorded, with what the entries of
+ * one producer must be.
+ */
+
+#define DEFAULT_PRIORITY 6
+
+/*
+ * While armed, every wrapped call of the relay is two cut points; at the
+ * scheduled one, die() is called (it must not return) and cutting is
+ * disarmed. die: NULL keeps the last one.
+ */
+void cuts_arm(bool on, void (*die)(void));
+/* A kill at the n-th cut from now; 0: none. */
+void cuts_schedule(unsigned n);
+
+void journal_reset(void);
+/* journald refuses the next n entries. */
+void journal_refuse(unsigned n);
+size_t journal_count(void);
+unsigned journal_refused(void); /* entries refused so far */
+
+/* A ledger_lookup_fn: whether the recorded journal's last entry of tag's connection is tag. */
+int journal_lookup(const char *tag, void *data);
+
+/* What one producer wrote, and what the relay ran with. */
+struct expect_stream {
+	const uint8_t *bytes;
+	size_t len;
+	size_t line_max; /* the reference framing's: larger than any message */
+	bool syslog;
+	uint64_t ino; /* its connection, as its entries' MPSR_LEDGER names it */
+	size_t line_max_min, budget_min; /* the least used; SIZE_MAX: no =budget check */
+	/* NULL, or where lives after restarts started framing afresh (lenient mode). */
+	const size_t *resumed;
+	size_t n_resumed;
+};
+
+/* Checks the producer's entries (see fuzz-crash.c); aborts when they are wrong. */
+void journal_expect(const struct expect_stream *w);
+/* Every entry recorded belongs to a producer checked so far. */
+void journal_check_all_claimed(void);

@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fuzzes the stream relay with its ledger across simulated kill -9s: the
+ * promise that a producer's bytes reach the journal exactly once, framed as
+ * written, whatever the moment mpsrd dies and whatever it restarts with.
+ *
+ * What runs: the real reading path of a --fd-store mpsrd for one or two
+ * stream producers: stream_read() (as the writer thread runs it for a
+ * connection's job) on a socket pair's reading end, with the real journal
+ * sink writing to a replaced sd_journal_sendv() (ld --wrap) that records each
+ * entry and refuses when told. The ledger is a real memfd (ledger_new() as
+ * at a first start, sized like server.c does it).
+ *
+ * The kill: recv(), setsockopt(), fallocate() and sd_journal_sendv() are
+ * wrapped; each call the relay makes is two cut points, one before the real
+ * call and one after it returned but before the caller sees the result (a
+ * journal entry delivered and not noted, bytes taken and not counted, a
+ * peek offset set and the next store not made). So a kill lands between the
+ * two setsockopt() calls of a take, between a send and ledger_sent(), and
+ * anywhere in recovery. At the chosen cut the process's state is dropped
+ * with longjmp: no cleanup and no finishing code of the relay runs; only its
+ * memory is given back (relay_done(), ledger_free() unmapping and closing
+ * its own fds, as the kernel would). What survives is what the fd store
+ * keeps: the memfd and each producer's socket (the fuzzer's own fds).
+ *
+ * The restart, as server_restore() does it: ledger_adopt() of the memfd
+ * with the new start's unfinished-line budget, a new stream_in per surviving
+ * socket with stream_in_ledger(), then ledger_recover() with a lookup that
+ * answers from the recorded journal by the entry's MPSR_LEDGER tag (as
+ * journal_last_is() does: the last entry carrying either parity decides).
+ * A restart may come with another line_max and budget, and may be killed
+ * again, in recovery or later. A restart after stream_drain() (as at
+ * SIGUSR1) is also a step the input can choose.
+ *
+ * What is asserted, per producer, once every producer has closed its end and
+ * the relay has read to the end: the bytes it wrote, framed in one go with
+ * no line_max (frame_next(), eof at the end), give the messages; the journal
+ * entries tagged with its connection, in order, are those messages, each
+ * in one or more pieces:
+ *  - the texts of a message's pieces, joined, are its text: nothing lost,
+ *    repeated, reordered or merged with another message;
+ *  - every piece has the message's priority (from "<N>" or the syslog
+ *    header, else the default) and SYSLOG_FACILITY;
+ *  - a piece that is not the last ends with MPSR_LINE_BREAK=line-max or
+ *    =budget; the last ends as the message did (none after '\n' or an octet
+ *    count, =nul, or =eof at the end of the stream);
+ *  - =line-max only in a message longer than the smallest line_max used;
+ *    =budget only in a message longer than the smallest budget used (with
+ *    one producer; two share it);
+ *  - no entry is left over, every entry carries its connection's tag, and
+ *    at the end nothing is staged and every socket is empty.
+ * And while it runs: the relay never spins (a read with bytes in the socket
+ * that neither writes, stages nor takes, with no refusal by journald), never
+ * fails on a healthy socket, and nothing trips ASan or UBSan.
+ *
+ * MPSR_FUZZ_CRASH_LENIENT=1 accepts what item "framing state is lost at a
+ * restart" does (a message cut by a restart may end early, and what follows
+ * the restart is framed afresh), so that a run can look past it.
+ *
+ * Input: byte 0: bit 0 syslog framing, bit 1 two producers, bits 2-3 slots
+ * - 1; byte 1 the first start's line_max and budget (see config()); then
+ * operations, each a byte (low 3 bits what, bit 3 which producer, the high
+ * bits an argument) and its operands; see operate().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "crash-journal.h"
+#include "frame.h"
+#include "fuzz.h"
+#include "journal.h"
+#include "ledger.h"
+#include "origin.h"
+#include "relay.h"
+#include "stream.h"
+
+#define PRODUCERS_MAX 2
+#define WRITTEN_MAX   (3u << 20) /* bytes a producer writes, at most */
+#define SPIN_MAX      4          /* reads in a row that do nothing with bytes waiting */
+
+struct producer {
+	int keep;  /* the relay's end, as the fd store holds it; -1 once closed */
+	int write; /* the producer's end */
+	int fd;    /* the relay's end in this life, or -1 */
+	bool shut, ended;
+	struct stream_in in;
+	struct origin origin;
+	uint8_t *bytes; /* all it wrote */
+	size_t len, cap;
+	size_t *resumed; /* where each life after a restart started framing afresh */
+	size_t n_resumed;
+};
+
+/* The simulated process, the fuzzer's only global state besides the journal's. */
+static struct process {
+	bool syslog;
+	unsigned n_prod, n_slots;
+	struct producer prod[PRODUCERS_MAX];
+	int memfd; /* the ledger, as the fd store holds it */
+	struct relay relay;
+	struct ledger *ledger;
+	size_t line_max_min, budget_min;
+	uint8_t next_config;  /* of the start after the next kill */
+	uint8_t recover_kill; /* cuts into that start's recovery to kill it at, or 0 */
+	jmp_buf *jump;        /* where a kill goes */
+} P;
+
+/* line_max and budget: low 3 bits and the next 3 of b. */
+static void config(uint8_t b, size_t *line_max, size_t *budget) {
+	static const size_t line_maxes[] = {64, 200, 1000, 4080, 4096, 8192, 100000, 1 << 20};
+	static const size_t budgets[] = {0, 16, 300, 4096, 5000, 65536, 400000, 16 << 20};
+
+	*line_max = line_maxes[b & 7];
+	*budget = budgets[(b >> 3) & 7];
+}
+
+static void die(void) {
+	jmp_buf *j = P.jump;
+	P.jump = NULL;
+	longjmp(*j, 1);
+}
+
+/* Runs the relay's code in fn as the process would, until done or killed. */
+#define RELAY(call, killed)                                                                        \
+	do {                                                                                       \
+		jmp_buf jb_;                                                                       \
+		if (setjmp(jb_)) {                                                                 \
+			killed;                                                                    \
+		} else {                                                                           \
+			P.jump = &jb_;                                                             \
+			cuts_arm(true, die);                                                       \
+			call;                                                                      \
+			cuts_arm(false, NULL);                                                     \
+			P.jump = NULL;                                                             \
+		}                                                                                  \
+	} while (0)
+
+static void restart(bool again);
+
+static int find(uint64_t ino, void *data) {
+	(void)data;
+	for (unsigned i = 0; i < P.n_prod; i++)
+		if (P.prod[i].fd >= 0 && P.prod[i].in.lc.ino == ino)
+			return P.prod[i].fd;
+	return -1;
+}
+
+static size_t staged(struct producer *p) {
+	char *data;
+	return p->in.ledger ? ledger_staged(P.ledger, &p->in.lc, &data) : 0;
+}
+
+static size_t queued(int fd) {
+	int n = 0;
+	CHECK(ioctl(fd, FIONREAD, &n) == 0);
+	return (size_t)n;
+}
+
+/* A start: the ledger is adopted, the kept connections come back, recovery runs. */
+static void start(void) {
+	size_t line_max, budget;
+
+	config(P.next_config, &line_max, &budget);
+	P.line_max_min = line_max < P.line_max_min ? line_max : P.line_max_min;
+	P.budget_min = budget < P.budget_min ? budget : P.budget_min;
+	struct relay_config rc = {.line_max = line_max, .default_priority = DEFAULT_PRIORITY};
+	CHECK(relay_init(&P.relay, &rc) == 0);
+	int fd = dup(P.memfd);
+	CHECK(fd >= 0);
+	CHECK(ledger_adopt(fd, budget, &P.ledger) == 0);
+	for (unsigned i = 0; i < P.n_prod; i++) {
+		struct producer *p = &P.prod[i];
+		if (p->keep < 0)
+			continue;
+		CHECK((p->fd = dup(p->keep)) >= 0);
+		stream_in_init(&p->in, p->fd, P.syslog);
+		CHECK(stream_in_ledger(&p->in, P.ledger) == 0);
+	}
+	cuts_schedule(P.recover_kill);
+	P.recover_kill = 0;
+	RELAY(CHECK(ledger_recover(P.ledger, find, journal_lookup, NULL) >= 0), restart(true));
+	/* Where this life frames afresh: all before it is in the journal. */
+	for (unsigned i = 0; i < P.n_prod; i++) {
+		struct producer *p = &P.prod[i];
+		if (p->keep >= 0 && !p->ended)
+			p->resumed[p->n_resumed++] = p->len - queued(p->keep) - staged(p);
+	}
+}
+
+/* The process is gone (kill -9, or an exit at restart): the kernel frees what it had. */
+static void restart(bool killed) {
+	(void)killed;
+	for (unsigned i = 0; i < P.n_prod; i++) {
+		struct producer *p = &P.prod[i];
+		if (p->fd >= 0)
+			close(p->fd);
+		p->fd = -1;
+		stream_in_done(&p->in);
+	}
+	relay_done(&P.relay);
+	ledger_free(P.ledger);
+	P.ledger = NULL;
+	start();
+}
+
+/* One job on p's connection; returns its result, or -EINTR when the process was killed in it. */
+static int step(struct producer *p) {
+	struct journal_sink js;
+	struct line_sink *sink = journal_sink_init(&js, &p->origin, DEFAULT_PRIORITY);
+	volatile int r = -EINTR;
+
+	if (p->in.ledger)
+		js.tag = &p->in.lc.tag_iov;
+	RELAY(r = stream_read(&p->in, &P.relay, sink), restart(true));
+	if (r == -EINTR)
+		return r;
+	CHECK(r >= 0); /* the socket is healthy */
+	if (r == READ_END) {
+		CHECK(p->shut);
+		p->ended = true;
+		close(p->fd);
+		close(p->keep);
+		p->fd = p->keep = -1;
+	}
+	return r;
+}
+
+/* Reads p until the relay has nothing to do; a relay that loops on bytes it leaves is a bug. */
+static void settle(struct producer *p) {
+	for (unsigned spins = 0; !p->ended;) {
+		size_t q = queued(p->keep), s = staged(p), n = journal_count();
+		if (q == 0 && !p->shut)
+			return;
+		unsigned refused = journal_refused();
+		int r = step(p);
+		if (r == -EINTR || p->ended || queued(p->keep) != q || staged(p) != s ||
+		    journal_count() != n || journal_refused() != refused)
+			spins = 0;
+		else
+			CHECK(++spins < SPIN_MAX); /* bytes wait, and the relay does nothing */
+	}
+}
+
+static void produce(struct producer *p, const uint8_t *b, size_t n) {
+	if (p->shut || p->len + n > WRITTEN_MAX)
+		return;
+	if (p->cap < p->len + n) {
+		p->cap = (p->len + n) * 2;
+		CHECK((p->bytes = realloc(p->bytes, p->cap)));
+	}
+	memcpy(p->bytes + p->len, b, n);
+	p->len += n;
+	while (n > 0) {
+		ssize_t k = send(p->write, b, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (k < 0) {
+			CHECK(errno == EAGAIN);
+			settle(p);
+			continue;
+		}
+		b += k;
+		n -= (size_t)k;
+	}
+}
+
+/* A restart as at SIGUSR1: what producers sent is read, unfinished lines stay staged. */
+static void drain_restart(void) {
+	for (unsigned i = 0; i < P.n_prod; i++) {
+		struct producer *p = &P.prod[i];
+		struct journal_sink js;
+		struct line_sink *sink = journal_sink_init(&js, &p->origin, DEFAULT_PRIORITY);
+		volatile int r = 0;
+		if (p->fd < 0)
+			continue;
+		if (p->in.ledger)
+			js.tag = &p->in.lc.tag_iov;
+		RELAY(r = stream_drain(&p->in, &P.relay, sink, true), {
+			restart(true);
+			return;
+		});
+		CHECK(r >= 0);
+	}
+	restart(false);
+}
+
+struct input {
+	const uint8_t *p, *end;
+};
+
+static uint8_t next(struct input *in) {
+	return in->p < in->end ? *in->p++ : 0;
+}
+
+/* An octet-counted syslog message: "LEN <PRI>" and LEN - 3 or 4 bytes of c. */
+static void octet_counted(struct producer *p, struct input *in, unsigned shift) {
+	uint8_t c = next(in), prio = next(in) % 192;
+	size_t len = ((size_t)next(in) + 8) << (shift & 7);
+	char head[32];
+	int h = snprintf(head, sizeof(head), "%zu <%u>", len, prio);
+	size_t body = len - (size_t)(h - (int)(strchr(head, ' ') - head) - 1);
+	uint8_t *run = malloc(body);
+
+	CHECK(run);
+	memset(run, c, body);
+	produce(p, (const uint8_t *)head, (size_t)h);
+	produce(p, run, body);
+	free(run);
+}
+
+static void operate(struct input *in) {
+	uint8_t op = next(in), arg = op >> 4;
+	struct producer *p = &P.prod[(op >> 3 & 1) % P.n_prod];
+
+	switch (op & 7) {
+	case 0: { /* write: LEN, then LEN bytes */
+		size_t n = next(in);
+		n = n < (size_t)(in->end - in->p) ? n : (size_t)(in->end - in->p);
+		produce(p, in->p, n);
+		in->p += n;
+		break;
+	}
+	case 1: { /* write (N + 1) << 2 * arg copies of byte C: C, N */
+		uint8_t c = next(in);
+		size_t n = ((size_t)next(in) + 1) << (2 * (arg & 7));
+		uint8_t *run = malloc(n);
+		CHECK(run);
+		memset(run, c, n);
+		produce(p, run, n);
+		free(run);
+		break;
+	}
+	case 2: /* arg + 1 jobs */
+		for (unsigned i = 0; i <= arg && !p->ended; i++)
+			if (step(p) == -EINTR)
+				break;
+		break;
+	case 3: /* journald refuses the next arg + 1 entries */
+		journal_refuse(arg + 1u);
+		break;
+	case 4: /* a kill at the AT-th cut from now (arg: high bits), then a start with CONFIG whose
+		   recovery is killed at RK (0: not): AT, CONFIG, RK */
+		cuts_schedule(1u + next(in) + ((unsigned)arg << 8));
+		P.next_config = next(in);
+		P.recover_kill = next(in);
+		break;
+	case 5: /* an octet-counted message: C, PRI, N */
+		octet_counted(p, in, arg);
+		break;
+	case 6:
+		settle(p);
+		break;
+	case 7: /* a restart after a drain: CONFIG */
+		P.next_config = next(in);
+		drain_restart();
+		break;
+	}
+}
+
+static void setup(const uint8_t *data, size_t size) {
+	P = (struct process){.syslog = data[0] & 1,
+			.n_prod = 1u + (data[0] >> 1 & 1),
+			.n_slots = 1u + (data[0] >> 2 & 3),
+			.line_max_min = SIZE_MAX,
+			.budget_min = SIZE_MAX};
+	journal_reset();
+	size_t line_max, budget;
+	config(data[1], &line_max, &budget);
+	P.line_max_min = line_max;
+	P.budget_min = budget;
+	struct relay_config rc = {.line_max = line_max, .default_priority = DEFAULT_PRIORITY};
+	CHECK(relay_init(&P.relay, &rc) == 0);
+	/* As server.c's ledger_start(): a slot per connection, of line_max bytes. */
+	CHECK(ledger_new(P.n_slots, line_max, budget, &P.ledger) == 0);
+	CHECK((P.memfd = dup(ledger_fd(P.ledger))) >= 0);
+	for (unsigned i = 0; i < P.n_prod; i++) {
+		struct producer *p = &P.prod[i];
+		int sv[2];
+		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+		*p = (struct producer){.keep = sv[0], .write = sv[1]};
+		CHECK((p->fd = dup(p->keep)) >= 0);
+		CHECK((p->resumed = calloc(size + 1, sizeof(size_t))));
+		origin_init(&p->origin, 4000 + (pid_t)i, 1000, 1000, "fuzz", ORIGIN_STREAM);
+		stream_in_init(&p->in, p->fd, P.syslog);
+		CHECK(stream_in_ledger(&p->in, P.ledger) == 0);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+	static bool lenient_read, lenient;
+	struct input in = {data + 2, data + size};
+
+	if (size < 2)
+		return 0;
+	if (!lenient_read) {
+		const char *e = getenv("MPSR_FUZZ_CRASH_LENIENT");
+		lenient = e && *e == '1';
+		lenient_read = true;
+	}
+	setup(data, size);
+	while (in.p < in.end)
+		operate(&in);
+	/* The producers close; the relay reads to the end, whatever kills are still due. */
+	for (unsigned i = 0; i < P.n_prod; i++) {
+		CHECK(shutdown(P.prod[i].write, SHUT_WR) == 0);
+		P.prod[i].shut = true;
+	}
+	for (unsigned i = 0; i < P.n_prod; i++)
+		settle(&P.prod[i]);
+	cuts_schedule(0);
+	CHECK(ledger_staged_total(P.ledger) == 0);
+	for (unsigned i = 0; i < P.n_prod; i++) {
+		struct producer *p = &P.prod[i];
+		struct expect_stream want = {
+			.bytes = p->bytes,
+			.len = p->len,
+			.line_max = 1 << 30,
+			.syslog = P.syslog,
+			.ino = p->in.lc.ino,
+			.line_max_min = P.line_max_min,
+			.budget_min = P.n_prod == 1 ? P.budget_min : SIZE_MAX,
+			.resumed = lenient ? p->resumed : NULL,
+			.n_resumed = lenient ? p->n_resumed : 0,
+		};
+		journal_expect(&want);
+	}
+	journal_check_all_claimed();
+	relay_done(&P.relay);
+	ledger_free(P.ledger);
+	close(P.memfd);
+	for (unsigned i = 0; i < P.n_prod; i++) {
+		close(P.prod[i].write);
+		free(P.prod[i].bytes);
+		free(P.prod[i].resumed);
+	}
+	return 0;
+}
