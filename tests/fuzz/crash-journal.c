@@ -243,25 +243,27 @@ static struct entry *next_entry(uint64_t ino, size_t *at) {
 	return NULL;
 }
 
-/* What journald got, for the report of a failure. */
-static void dump(void) {
+/* What journald got around entry `near`, for the report of a failure. */
+static void dump(size_t near) {
+	size_t from = near > 12 ? near - 12 : 0;
+
 	fprintf(stderr, "  killed:%s\n", C.kills[0] ? C.kills : " never");
-	for (size_t i = 0; i < J.n; i++) {
+	for (size_t i = from; i < J.n && i < near + 4; i++) {
 		const struct entry *e = &J.e[i];
-		fprintf(stderr, "  entry %zu: %s PRIORITY=%d FACILITY=%d BREAK=%s %zu bytes \"", i, e->tag,
-			e->priority, e->facility, e->brk, e->len);
-		for (size_t k = 0; k < e->len && k < 48; k++)
+		fprintf(stderr, "  entry %zu: %s PRIORITY=%d FACILITY=%d BREAK=%s %zu bytes \"", i,
+			e->tag, e->priority, e->facility, e->brk, e->len);
+		for (size_t k = 0; k < e->len && k < 40; k++)
 			fprintf(stderr, e->text[k] >= 32 && e->text[k] < 127 ? "%c" : "\\x%02x",
 				(unsigned char)e->text[k]);
-		fprintf(stderr, "%s\"\n", e->len > 48 ? "..." : "");
+		fprintf(stderr, "%s\"\n", e->len > 40 ? "..." : "");
 	}
 }
 
-#define FAIL(...)                                                                                  \
+#define FAIL(near, ...)                                                                            \
 	do {                                                                                       \
 		fprintf(stderr, "fuzz-crash: " __VA_ARGS__);                                       \
 		fputc('\n', stderr);                                                               \
-		dump();                                                                            \
+		dump(near);                                                                        \
 		abort();                                                                           \
 	} while (0)
 
@@ -279,34 +281,41 @@ static void expect_message(const struct expect_stream *w, size_t *at, const char
 	for (;; pieces++) {
 		struct entry *e = next_entry(w->ino, at);
 		if (!e)
-			FAIL("message at byte %zu (%zu bytes): piece %zu is missing",
-			     (size_t)(m - (const char *)w->bytes), f->len, pieces);
+			FAIL(*at,
+			     "message at byte %zu (%zu bytes): piece %zu (from byte %zu of its "
+			     "text) is missing",
+			     (size_t)(m - (const char *)w->bytes), f->len, pieces, off);
 		if (off + e->len > f->len || memcmp(e->text, text + off, e->len) != 0)
-			FAIL("message at byte %zu: piece %zu (%zu bytes at %zu) is not its text "
+			FAIL(*at,
+			     "message at byte %zu: piece %zu (%zu bytes at %zu) is not its text "
 			     "(%zu bytes): lost, repeated or merged bytes",
 			     (size_t)(m - (const char *)w->bytes), pieces, e->len, off, f->len);
 		if (e->priority != prio || e->facility != f->facility)
-			FAIL("message at byte %zu: piece %zu has priority %d facility %d, not %d %d",
-			     (size_t)(m - (const char *)w->bytes), pieces, e->priority,
-			     e->facility, prio, f->facility);
+			FAIL(*at,
+			     "message at byte %zu: piece %zu has priority %d facility %d, not %d "
+			     "%d",
+			     (size_t)(m - (const char *)w->bytes), pieces, e->priority, e->facility,
+			     prio, f->facility);
 		off += e->len;
-		bool line_max = strcmp(e->brk, "line-max") == 0, budget = strcmp(e->brk, "budget") == 0;
+		bool line_max = strcmp(e->brk, "line-max") == 0,
+		     budget = strcmp(e->brk, "budget") == 0;
 		if (line_max && f->consumed <= w->line_max_min)
-			FAIL("message at byte %zu of %zu bytes split at line-max %zu",
+			FAIL(*at - 1, "message at byte %zu of %zu bytes split at line-max %zu",
 			     (size_t)(m - (const char *)w->bytes), f->consumed, w->line_max_min);
 		if (budget && f->consumed <= w->budget_min)
-			FAIL("message at byte %zu of %zu bytes split at a budget of %zu",
+			FAIL(*at - 1, "message at byte %zu of %zu bytes split at a budget of %zu",
 			     (size_t)(m - (const char *)w->bytes), f->consumed, w->budget_min);
 		if (line_max || budget) {
-			if (cut && off == f->len)
+			/* An end of file after the last piece has no bytes to be an entry. */
+			if ((cut || f->brk == FRAME_BREAK_EOF) && off == f->len)
 				return;
 			continue;
 		}
 		if (off != f->len)
-			FAIL("message at byte %zu: ended (%s) after %zu of %zu bytes",
+			FAIL(*at - 1, "message at byte %zu: ended (%s) after %zu of %zu bytes",
 			     (size_t)(m - (const char *)w->bytes), e->brk, off, f->len);
 		if (!cut && strcmp(e->brk, ends[f->brk]) != 0)
-			FAIL("message at byte %zu: ends with MPSR_LINE_BREAK=%s, not %s",
+			FAIL(*at - 1, "message at byte %zu: ends with MPSR_LINE_BREAK=%s, not %s",
 			     (size_t)(m - (const char *)w->bytes), e->brk, ends[f->brk]);
 		return;
 	}
@@ -338,11 +347,11 @@ void journal_expect(const struct expect_stream *w) {
 	/* What framing may leave: the second byte of a "\n\0" or "\0\n" terminator. */
 	CHECK(pos == w->len || (w->syslog && pos + 1 == w->len && (b[pos] == 0 || b[pos] == '\n')));
 	if (next_entry(w->ino, &at))
-		FAIL("an entry more than the %zu bytes written make", w->len);
+		FAIL(at, "an entry more than the %zu bytes written make", w->len);
 }
 
 void journal_check_all_claimed(void) {
 	for (size_t i = 0; i < J.n; i++)
 		if (!J.e[i].claimed)
-			FAIL("entry %zu (%s) belongs to no producer", i, J.e[i].tag);
+			FAIL(i, "entry %zu (%s) belongs to no producer", i, J.e[i].tag);
 }

@@ -37,8 +37,8 @@ struct expect_stream {
 	size_t len;
 	size_t line_max; /* the reference framing's: larger than any message */
 	bool syslog;
-	uint64_t ino; /* its connection, as its entries' MPSR_LEDGER names it */
-	size_t line_max_min, budget_min; /* the least used; SIZE_MAX: no =budget check */
+	uint64_t ino;                    /* its connection, as its entries' MPSR_LEDGER names it */
+	size_t line_max_min, budget_min; /* the least used; budget_min 0: any =budget */
 	/* NULL, or where lives after restarts started framing afresh (lenient mode). */
 	const size_t *resumed;
 	size_t n_resumed;

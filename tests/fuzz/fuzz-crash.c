@@ -43,7 +43,8 @@
  *    header, else the default) and SYSLOG_FACILITY;
  *  - a piece that is not the last ends with MPSR_LINE_BREAK=line-max or
  *    =budget; the last ends as the message did (none after '\n' or an octet
- *    count, =nul, or =eof at the end of the stream);
+ *    count, =nul, or =eof at the end of the stream, where a last piece
+ *    =line-max or =budget may also end it: the end came with no bytes);
  *  - =line-max only in a message longer than the smallest line_max used;
  *    =budget only in a message longer than the smallest budget used (with
  *    one producer; two share it);
@@ -82,7 +83,7 @@
 #include "stream.h"
 
 #define PRODUCERS_MAX 2
-#define WRITTEN_MAX   (3u << 20) /* bytes a producer writes, at most */
+#define WRITTEN_MAX   (1u << 20) /* bytes a producer writes, at most */
 #define SPIN_MAX      4          /* reads in a row that do nothing with bytes waiting */
 
 struct producer {
@@ -249,7 +250,7 @@ static void settle(struct producer *p) {
 }
 
 static void produce(struct producer *p, const uint8_t *b, size_t n) {
-	if (p->shut || p->len + n > WRITTEN_MAX)
+	if (n == 0 || p->shut || p->len + n > WRITTEN_MAX)
 		return;
 	if (p->cap < p->len + n) {
 		p->cap = (p->len + n) * 2;
@@ -340,21 +341,15 @@ static void operate(struct input *in) {
 			if (step(p) == -EINTR)
 				break;
 		break;
-	case 3: /* journald refuses the next arg + 1 entries */
-		journal_refuse(arg + 1u);
-		break;
+	case 3: /* journald refuses the next arg + 1 entries */ journal_refuse(arg + 1u); break;
 	case 4: /* a kill at the AT-th cut from now (arg: high bits), then a start with CONFIG whose
 		   recovery is killed at RK (0: not): AT, CONFIG, RK */
 		cuts_schedule(1u + next(in) + ((unsigned)arg << 8));
 		P.next_config = next(in);
 		P.recover_kill = next(in);
 		break;
-	case 5: /* an octet-counted message: C, PRI, N */
-		octet_counted(p, in, arg);
-		break;
-	case 6:
-		settle(p);
-		break;
+	case 5: /* an octet-counted message: C, PRI, N */ octet_counted(p, in, arg); break;
+	case 6: settle(p); break;
 	case 7: /* a restart after a drain: CONFIG */
 		P.next_config = next(in);
 		drain_restart();
@@ -364,10 +359,10 @@ static void operate(struct input *in) {
 
 static void setup(const uint8_t *data, size_t size) {
 	P = (struct process){.syslog = data[0] & 1,
-			.n_prod = 1u + (data[0] >> 1 & 1),
-			.n_slots = 1u + (data[0] >> 2 & 3),
-			.line_max_min = SIZE_MAX,
-			.budget_min = SIZE_MAX};
+			     .n_prod = 1u + (data[0] >> 1 & 1),
+			     .n_slots = 1u + (data[0] >> 2 & 3),
+			     .line_max_min = SIZE_MAX,
+			     .budget_min = SIZE_MAX};
 	journal_reset();
 	size_t line_max, budget;
 	config(data[1], &line_max, &budget);
@@ -423,7 +418,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 			.syslog = P.syslog,
 			.ino = p->in.lc.ino,
 			.line_max_min = P.line_max_min,
-			.budget_min = P.n_prod == 1 ? P.budget_min : SIZE_MAX,
+			.budget_min = P.n_prod == 1 ? P.budget_min : 0,
 			.resumed = lenient ? p->resumed : NULL,
 			.n_resumed = lenient ? p->n_resumed : 0,
 		};
