@@ -67,6 +67,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -211,6 +212,14 @@ static void restart(bool killed) {
 	start();
 }
 
+/* A job that fails on a healthy socket hangs up on its producer: what it staged is lost. */
+static void failed(int r) {
+	if (r >= 0)
+		return;
+	fprintf(stderr, "fuzz-crash: reading a healthy producer failed: %s\n", strerror(-r));
+	abort();
+}
+
 /* One job on p's connection; returns its result, or -EINTR when the process was killed in it. */
 static int step(struct producer *p) {
 	struct journal_sink js;
@@ -222,7 +231,7 @@ static int step(struct producer *p) {
 	RELAY(r = stream_read(&p->in, &P.relay, sink), restart(true));
 	if (r == -EINTR)
 		return r;
-	CHECK(r >= 0); /* the socket is healthy */
+	failed(r); /* the socket is healthy */
 	if (r == READ_END) {
 		CHECK(p->shut);
 		p->ended = true;
@@ -285,7 +294,7 @@ static void drain_restart(void) {
 			restart(true);
 			return;
 		});
-		CHECK(r >= 0);
+		failed(r);
 	}
 	restart(false);
 }
