@@ -267,16 +267,41 @@ static void dump(size_t near) {
 		abort();                                                                           \
 	} while (0)
 
+/* A message as the reference framing gives it: its pieces' texts joined. */
+struct message {
+	size_t at;       /* its first byte in the stream */
+	size_t consumed; /* its bytes in the stream */
+	char *text;
+	size_t len, cap;
+	int priority, facility;
+	enum frame_break brk;
+};
+
+static void message_add(struct message *m, const char *piece, size_t at, const struct frame *f) {
+	if (m->consumed == 0) {
+		m->at = at;
+		m->priority = f->priority >= 0 ? f->priority : DEFAULT_PRIORITY;
+		m->facility = f->facility;
+	}
+	if (m->len + f->len > m->cap) {
+		m->cap = (m->len + f->len) * 2;
+		CHECK((m->text = realloc(m->text, m->cap)));
+	}
+	if (f->len)
+		memcpy(m->text + m->len, piece + f->start, f->len);
+	m->len += f->len;
+	m->consumed += f->consumed;
+	m->brk = f->brk;
+}
+
 /*
- * The message f framed at m must be the next entries, in pieces. cut: a
+ * The message m must be the producer's next entries, in pieces. cut: a
  * restart ended the bytes it was framed from; it may end at any piece.
  */
-static void expect_message(const struct expect_stream *w, size_t *at, const char *m,
-			   const struct frame *f, bool cut) {
+static void expect_message(const struct expect_stream *w, size_t *at, const struct message *m,
+			   bool cut) {
 	static const char *const ends[] = {"", "line-max", "eof", "nul"};
-	int prio = f->priority >= 0 ? f->priority : DEFAULT_PRIORITY;
 	size_t off = 0, pieces = 0;
-	const char *text = m + f->start;
 
 	for (;; pieces++) {
 		struct entry *e = next_entry(w->ino, at);
@@ -284,46 +309,67 @@ static void expect_message(const struct expect_stream *w, size_t *at, const char
 			FAIL(*at,
 			     "message at byte %zu (%zu bytes): piece %zu (from byte %zu of its "
 			     "text) is missing",
-			     (size_t)(m - (const char *)w->bytes), f->len, pieces, off);
-		if (off + e->len > f->len || memcmp(e->text, text + off, e->len) != 0)
-			FAIL(*at,
+			     m->at, m->len, pieces, off);
+		if (off + e->len > m->len || memcmp(e->text, m->text + off, e->len) != 0)
+			FAIL(*at - 1,
 			     "message at byte %zu: piece %zu (%zu bytes at %zu) is not its text "
 			     "(%zu bytes): lost, repeated or merged bytes",
-			     (size_t)(m - (const char *)w->bytes), pieces, e->len, off, f->len);
-		if (e->priority != prio || e->facility != f->facility)
-			FAIL(*at,
+			     m->at, pieces, e->len, off, m->len);
+		if (e->priority != m->priority || e->facility != m->facility)
+			FAIL(*at - 1,
 			     "message at byte %zu: piece %zu has priority %d facility %d, not %d "
 			     "%d",
-			     (size_t)(m - (const char *)w->bytes), pieces, e->priority, e->facility,
-			     prio, f->facility);
+			     m->at, pieces, e->priority, e->facility, m->priority, m->facility);
 		off += e->len;
 		bool line_max = strcmp(e->brk, "line-max") == 0,
 		     budget = strcmp(e->brk, "budget") == 0;
-		if (line_max && f->consumed <= w->line_max_min)
+		if (line_max && m->consumed <= w->line_max_min)
 			FAIL(*at - 1, "message at byte %zu of %zu bytes split at line-max %zu",
-			     (size_t)(m - (const char *)w->bytes), f->consumed, w->line_max_min);
-		if (budget && f->consumed <= w->budget_min)
+			     m->at, m->consumed, w->line_max_min);
+		if (budget && m->consumed <= w->budget_min)
 			FAIL(*at - 1, "message at byte %zu of %zu bytes split at a budget of %zu",
-			     (size_t)(m - (const char *)w->bytes), f->consumed, w->budget_min);
+			     m->at, m->consumed, w->budget_min);
 		if (line_max || budget) {
 			/* An end of file after the last piece has no bytes to be an entry. */
-			if ((cut || f->brk == FRAME_BREAK_EOF) && off == f->len)
+			if ((cut || m->brk == FRAME_BREAK_EOF) && off == m->len)
 				return;
 			continue;
 		}
-		if (off != f->len)
+		if (off != m->len)
 			FAIL(*at - 1, "message at byte %zu: ended (%s) after %zu of %zu bytes",
-			     (size_t)(m - (const char *)w->bytes), e->brk, off, f->len);
-		if (!cut && strcmp(e->brk, ends[f->brk]) != 0)
+			     m->at, e->brk, off, m->len);
+		if (!cut && strcmp(e->brk, ends[m->brk]) != 0)
 			FAIL(*at - 1, "message at byte %zu: ends with MPSR_LINE_BREAK=%s, not %s",
-			     (size_t)(m - (const char *)w->bytes), e->brk, ends[f->brk]);
+			     m->at, e->brk, ends[m->brk]);
 		return;
 	}
+}
+
+/*
+ * Frames b[pos..end) from *st with the smallest line_max used, joining a
+ * line's pieces into its message (a syslog header is read in a line_max
+ * window, so the window matters for a long one). Returns where it stopped.
+ */
+static size_t expect_segment(const struct expect_stream *w, size_t *at, size_t pos, size_t end,
+			     bool eof, struct frame_state *st, struct message *m) {
+	const char *b = (const char *)w->bytes;
+	struct frame f;
+
+	while (frame_next(b + pos, end - pos, w->line_max_min, eof, st, &f)) {
+		message_add(m, b + pos, pos, &f);
+		pos += f.consumed;
+		if (f.brk == FRAME_BREAK_LINE_MAX)
+			continue;
+		expect_message(w, at, m, false);
+		*m = (struct message){.text = m->text, .cap = m->cap};
+	}
+	return pos;
 }
 
 void journal_expect(const struct expect_stream *w) {
 	const char *b = (const char *)w->bytes;
 	struct frame_state st = {.priority = -1, .syslog = w->syslog};
+	struct message m = {0};
 	size_t pos = 0, at = 0, r = 0;
 	struct frame f;
 
@@ -333,17 +379,21 @@ void journal_expect(const struct expect_stream *w) {
 			r++;
 		size_t end = r < w->n_resumed ? w->resumed[r] : w->len;
 		bool eof = end == w->len;
-		while (frame_next(b + pos, end - pos, w->line_max, eof, &st, &f)) {
-			expect_message(w, &at, b + pos, &f, false);
-			pos += f.consumed;
-		}
+		pos = expect_segment(w, &at, pos, end, eof, &st, &m);
 		if (eof)
 			break;
-		if (pos < end && frame_next(b + pos, end - pos, w->line_max, true, &st, &f))
-			expect_message(w, &at, b + pos, &f, true);
+		while (pos < end &&
+		       frame_next(b + pos, end - pos, w->line_max_min, true, &st, &f)) {
+			message_add(&m, b + pos, pos, &f);
+			pos += f.consumed;
+		}
+		if (m.consumed > 0)
+			expect_message(w, &at, &m, true);
+		m = (struct message){.text = m.text, .cap = m.cap};
 		pos = end;
 		st = (struct frame_state){.priority = -1, .syslog = w->syslog};
 	}
+	free(m.text);
 	/* What framing may leave: the second byte of a "\n\0" or "\0\n" terminator. */
 	CHECK(pos == w->len || (w->syslog && pos + 1 == w->len && (b[pos] == 0 || b[pos] == '\n')));
 	if (next_entry(w->ino, &at))

@@ -35,7 +35,6 @@ int journal_lookup(const char *tag, void *data);
 struct expect_stream {
 	const uint8_t *bytes;
 	size_t len;
-	size_t line_max; /* the reference framing's: larger than any message */
 	bool syslog;
 	uint64_t ino;                    /* its connection, as its entries' MPSR_LEDGER names it */
 	size_t line_max_min, budget_min; /* the least used; budget_min 0: any =budget */
