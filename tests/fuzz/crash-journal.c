@@ -275,6 +275,7 @@ struct message {
 	size_t len, cap;
 	int priority, facility;
 	enum frame_break brk;
+	struct frame_state st; /* the framing state at its first byte */
 };
 
 static void message_add(struct message *m, const char *piece, size_t at, const struct frame *f) {
@@ -294,11 +295,22 @@ static void message_add(struct message *m, const char *piece, size_t at, const s
 	m->brk = f->brk;
 }
 
+/* Why the last expect_message() said no, and at which entry. */
+static char mismatch[256];
+static size_t mismatch_near;
+
+#define MISMATCH(near, ...)                                                                        \
+	do {                                                                                       \
+		snprintf(mismatch, sizeof(mismatch), __VA_ARGS__);                                 \
+		mismatch_near = (near);                                                            \
+		return false;                                                                      \
+	} while (0)
+
 /*
  * The message m must be the producer's next entries, in pieces. cut: a
  * restart ended the bytes it was framed from; it may end at any piece.
  */
-static void expect_message(const struct expect_stream *w, size_t *at, const struct message *m,
+static bool expect_message(const struct expect_stream *w, size_t *at, const struct message *m,
 			   bool cut) {
 	static const char *const ends[] = {"", "line-max", "eof", "nul"};
 	size_t off = 0, pieces = 0;
@@ -306,43 +318,87 @@ static void expect_message(const struct expect_stream *w, size_t *at, const stru
 	for (;; pieces++) {
 		struct entry *e = next_entry(w->ino, at);
 		if (!e)
-			FAIL(*at,
-			     "message at byte %zu (%zu bytes): piece %zu (from byte %zu of its "
-			     "text) is missing",
-			     m->at, m->len, pieces, off);
-		if (off + e->len > m->len || memcmp(e->text, m->text + off, e->len) != 0)
-			FAIL(*at - 1,
-			     "message at byte %zu: piece %zu (%zu bytes at %zu) is not its text "
-			     "(%zu bytes): lost, repeated or merged bytes",
-			     m->at, pieces, e->len, off, m->len);
+			MISMATCH(*at,
+				 "message at byte %zu (%zu bytes): piece %zu (from byte %zu of its "
+				 "text) is missing",
+				 m->at, m->len, pieces, off);
+		if (off + e->len > m->len ||
+		    (e->len && memcmp(e->text, m->text + off, e->len) != 0))
+			MISMATCH(
+				*at - 1,
+				"message at byte %zu: piece %zu (%zu bytes at %zu) is not its text "
+				"(%zu bytes): lost, repeated or merged bytes",
+				m->at, pieces, e->len, off, m->len);
 		if (e->priority != m->priority || e->facility != m->facility)
-			FAIL(*at - 1,
-			     "message at byte %zu: piece %zu has priority %d facility %d, not %d "
-			     "%d",
-			     m->at, pieces, e->priority, e->facility, m->priority, m->facility);
+			MISMATCH(*at - 1,
+				 "message at byte %zu: piece %zu has priority %d facility %d, not "
+				 "%d "
+				 "%d",
+				 m->at, pieces, e->priority, e->facility, m->priority, m->facility);
 		off += e->len;
 		bool line_max = strcmp(e->brk, "line-max") == 0,
 		     budget = strcmp(e->brk, "budget") == 0;
-		if (line_max && m->consumed <= w->line_max_min)
-			FAIL(*at - 1, "message at byte %zu of %zu bytes split at line-max %zu",
-			     m->at, m->consumed, w->line_max_min);
+		if (line_max && !cut && m->consumed <= w->line_max_min)
+			MISMATCH(*at - 1, "message at byte %zu of %zu bytes split at line-max %zu",
+				 m->at, m->consumed, w->line_max_min);
 		if (budget && m->consumed <= w->budget_min)
-			FAIL(*at - 1, "message at byte %zu of %zu bytes split at a budget of %zu",
-			     m->at, m->consumed, w->budget_min);
+			MISMATCH(*at - 1,
+				 "message at byte %zu of %zu bytes split at a budget of %zu", m->at,
+				 m->consumed, w->budget_min);
 		if (line_max || budget) {
 			/* An end of file after the last piece has no bytes to be an entry. */
 			if ((cut || m->brk == FRAME_BREAK_EOF) && off == m->len)
-				return;
+				return true;
 			continue;
 		}
 		if (off != m->len)
-			FAIL(*at - 1, "message at byte %zu: ended (%s) after %zu of %zu bytes",
-			     m->at, e->brk, off, m->len);
+			MISMATCH(*at - 1, "message at byte %zu: ended (%s) after %zu of %zu bytes",
+				 m->at, e->brk, off, m->len);
 		if (!cut && strcmp(e->brk, ends[m->brk]) != 0)
-			FAIL(*at - 1, "message at byte %zu: ends with MPSR_LINE_BREAK=%s, not %s",
-			     m->at, e->brk, ends[m->brk]);
-		return;
+			MISMATCH(*at - 1,
+				 "message at byte %zu: ends with MPSR_LINE_BREAK=%s, not %s", m->at,
+				 e->brk, ends[m->brk]);
+		return true;
 	}
+}
+
+/*
+ * m, or m framed with another start's line_max from st (a syslog header is
+ * read within a line_max window), must be the next entries.
+ */
+static void expect_any(const struct expect_stream *w, size_t *at, const struct message *m, bool cut,
+		       const struct frame_state *st) {
+	const char *b = (const char *)w->bytes;
+	size_t from = *at;
+	char first[sizeof(mismatch)];
+	size_t first_near;
+
+	if (expect_message(w, at, m, cut))
+		return;
+	memcpy(first, mismatch, sizeof(first));
+	first_near = mismatch_near;
+	for (size_t i = 0; i < w->n_line_maxes; i++) {
+		struct message alt = {0};
+		struct frame_state s = *st;
+		struct frame f;
+		size_t pos = m->at, end = m->at + m->consumed;
+		if (w->line_maxes[i] == w->line_max_min)
+			continue;
+		while (pos < end &&
+		       frame_next(b + pos, end - pos, w->line_maxes[i], true, &s, &f)) {
+			message_add(&alt, b + pos, pos, &f);
+			pos += f.consumed;
+		}
+		alt.brk = m->brk;
+		*at = from;
+		bool ok = pos == end && expect_message(w, at, &alt, cut);
+		free(alt.text);
+		if (ok)
+			return;
+	}
+	fprintf(stderr, "fuzz-crash: %s\n", first);
+	dump(first_near);
+	abort();
 }
 
 /*
@@ -355,12 +411,17 @@ static size_t expect_segment(const struct expect_stream *w, size_t *at, size_t p
 	const char *b = (const char *)w->bytes;
 	struct frame f;
 
-	while (frame_next(b + pos, end - pos, w->line_max_min, eof, st, &f)) {
+	for (;;) {
+		struct frame_state before = *st;
+		if (!frame_next(b + pos, end - pos, w->line_max_min, eof, st, &f))
+			break;
+		if (m->consumed == 0)
+			m->st = before;
 		message_add(m, b + pos, pos, &f);
 		pos += f.consumed;
 		if (f.brk == FRAME_BREAK_LINE_MAX)
 			continue;
-		expect_message(w, at, m, false);
+		expect_any(w, at, m, false, &m->st);
 		*m = (struct message){.text = m->text, .cap = m->cap};
 	}
 	return pos;
@@ -382,13 +443,17 @@ void journal_expect(const struct expect_stream *w) {
 		pos = expect_segment(w, &at, pos, end, eof, &st, &m);
 		if (eof)
 			break;
+		struct frame_state before = st;
 		while (pos < end &&
 		       frame_next(b + pos, end - pos, w->line_max_min, true, &st, &f)) {
+			if (m.consumed == 0)
+				m.st = before;
 			message_add(&m, b + pos, pos, &f);
 			pos += f.consumed;
+			before = st;
 		}
 		if (m.consumed > 0)
-			expect_message(w, &at, &m, true);
+			expect_any(w, &at, &m, true, &m.st);
 		m = (struct message){.text = m.text, .cap = m.cap};
 		pos = end;
 		st = (struct frame_state){.priority = -1, .syslog = w->syslog};

@@ -114,6 +114,8 @@ static struct process {
 	struct relay relay;
 	struct ledger *ledger;
 	size_t line_max_min, budget_min;
+	size_t line_maxes[8]; /* every one a start used */
+	size_t n_line_maxes;
 	uint8_t next_config;  /* of the start after the next kill */
 	uint8_t recover_kill; /* cuts into that start's recovery to kill it at, or 0 */
 	jmp_buf *jump;        /* where a kill goes */
@@ -170,6 +172,13 @@ static size_t queued(int fd) {
 	return (size_t)n;
 }
 
+static void used(size_t line_max) {
+	for (size_t i = 0; i < P.n_line_maxes; i++)
+		if (P.line_maxes[i] == line_max)
+			return;
+	P.line_maxes[P.n_line_maxes++] = line_max;
+}
+
 /* A peek offset left set moves every later MSG_PEEK read. */
 static void no_peek_offset(const struct producer *p, const char *when) {
 	int off = 0;
@@ -198,6 +207,7 @@ static void start(void) {
 	size_t line_max, budget;
 
 	config(P.next_config, &line_max, &budget);
+	used(line_max);
 	P.line_max_min = line_max < P.line_max_min ? line_max : P.line_max_min;
 	P.budget_min = budget < P.budget_min ? budget : P.budget_min;
 	struct relay_config rc = {.line_max = line_max, .default_priority = DEFAULT_PRIORITY};
@@ -286,8 +296,6 @@ static void produce(struct producer *p, const uint8_t *b, size_t n) {
 		p->cap = (p->len + n) * 2;
 		CHECK((p->bytes = realloc(p->bytes, p->cap)));
 	}
-	memcpy(p->bytes + p->len, b, n);
-	p->len += n;
 	while (n > 0) {
 		ssize_t k = send(p->write, b, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (k < 0) {
@@ -295,6 +303,9 @@ static void produce(struct producer *p, const uint8_t *b, size_t n) {
 			settle(p);
 			continue;
 		}
+		/* Counted as sent: a restart in settle() must see only these. */
+		memcpy(p->bytes + p->len, b, (size_t)k);
+		p->len += (size_t)k;
 		b += k;
 		n -= (size_t)k;
 	}
@@ -396,6 +407,7 @@ static void setup(const uint8_t *data, size_t size) {
 	journal_reset();
 	size_t line_max, budget;
 	config(data[1], &line_max, &budget);
+	used(line_max);
 	P.line_max_min = line_max;
 	P.budget_min = budget;
 	struct relay_config rc = {.line_max = line_max, .default_priority = DEFAULT_PRIORITY};
@@ -448,6 +460,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 			.ino = p->in.lc.ino,
 			.line_max_min = P.line_max_min,
 			.budget_min = P.n_prod == 1 ? P.budget_min : 0,
+			.line_maxes = P.line_maxes,
+			.n_line_maxes = P.n_line_maxes,
 			.resumed = lenient ? p->resumed : NULL,
 			.n_resumed = lenient ? p->n_resumed : 0,
 		};
