@@ -245,10 +245,11 @@ static struct entry *next_entry(uint64_t ino, size_t *at) {
 
 /* What journald got around entry `near`, for the report of a failure. */
 static void dump(size_t near) {
-	size_t from = near > 12 ? near - 12 : 0;
+	bool all = getenv("MPSR_FUZZ_CRASH_DUMP") != NULL; /* every entry, not those near */
+	size_t from = near > 12 && !all ? near - 12 : 0;
 
 	fprintf(stderr, "  killed:%s\n", C.kills[0] ? C.kills : " never");
-	for (size_t i = from; i < J.n && i < near + 4; i++) {
+	for (size_t i = from; i < J.n && (all || i < near + 4); i++) {
 		const struct entry *e = &J.e[i];
 		fprintf(stderr, "  entry %zu: %s PRIORITY=%d FACILITY=%d BREAK=%s %zu bytes \"", i,
 			e->tag, e->priority, e->facility, e->brk, e->len);

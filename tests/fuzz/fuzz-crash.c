@@ -62,6 +62,8 @@
  * priority of a line-max continuation, an octet count's remainder, the NUL
  * half of "\n\0"): a message cut by a restart may end early, and what
  * follows the restart is framed afresh. A run can so look past that defect.
+ * MPSR_FUZZ_CRASH_DUMP=1 shows every entry of a failing input, not only
+ * those around the wrong one.
  *
  * Input: byte 0: bit 0 syslog framing, bit 1 two producers, bits 2-3 slots
  * - 1; byte 1 the first start's line_max and budget (see config()); then
