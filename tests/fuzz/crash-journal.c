@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The replaced calls of fuzz-crash.c (ld --wrap), each a cut point before and
- * after the real call, the journal they record, and the check of a
- * producer's entries against the messages its bytes make.
+ * The journal of fuzz-crash.c: sd_journal_sendv() replaced (ld --wrap), a cut
+ * point before and after each entry, the entries recorded, and the check of
+ * a producer's entries against the messages its bytes make.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "crash-cuts.h"
 #include "crash-journal.h"
 #include "frame.h"
 #include "fuzz.h"
@@ -36,67 +37,11 @@ static struct {
 	unsigned refuse, refused;
 } J;
 
-static struct {
-	bool armed;
-	void (*die)(void);
-	unsigned long cuts, kill_at;
-	char kills[512]; /* where the kills landed, for the report of a failure */
-} C;
-
-void cuts_arm(bool on, void (*die)(void)) {
-	C.armed = on;
-	if (die)
-		C.die = die;
-}
-
-void cuts_schedule(unsigned n) {
-	C.kill_at = n ? C.cuts + n : 0;
-}
-
-static void cut(const char *where) {
-	if (!C.armed || ++C.cuts != C.kill_at)
-		return;
-	size_t n = strlen(C.kills);
-	snprintf(C.kills + n, sizeof(C.kills) - n, " %s (journal: %zu)", where, J.n);
-	C.kill_at = 0;
-	C.armed = false;
-	C.die();
-}
-
-ssize_t __real_recv(int fd, void *buf, size_t n, int flags);
-ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags);
-int __real_setsockopt(int fd, int level, int name, const void *v, socklen_t len);
-int __wrap_setsockopt(int fd, int level, int name, const void *v, socklen_t len);
-int __real_fallocate64(int fd, int mode, off_t off, off_t len);
-int __wrap_fallocate64(int fd, int mode, off_t off, off_t len);
 int __wrap_sd_journal_sendv(const struct iovec *iov, int n);
 int __wrap_journal_available(void);
 int __wrap_log_msg(int priority, int error, const char *fmt, ...) _printf_(3, 4);
 void __wrap_log_limited(struct ratelimit *rl, int priority, int error, const char *fmt, ...)
 	_printf_(4, 5);
-
-/* A kill after the call: the kernel did it, the process never learned it. */
-#define CUT_AROUND(name, call)                                                                     \
-	do {                                                                                       \
-		cut("before " name);                                                               \
-		__typeof__(call) r_ = call;                                                        \
-		int e_ = errno;                                                                    \
-		cut("after " name);                                                                \
-		errno = e_;                                                                        \
-		return r_;                                                                         \
-	} while (0)
-
-ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags) {
-	CUT_AROUND("recv", __real_recv(fd, buf, n, flags));
-}
-
-int __wrap_setsockopt(int fd, int level, int name, const void *v, socklen_t len) {
-	CUT_AROUND("setsockopt", __real_setsockopt(fd, level, name, v, len));
-}
-
-int __wrap_fallocate64(int fd, int mode, off_t off, off_t len) {
-	CUT_AROUND("fallocate", __real_fallocate64(fd, mode, off, len));
-}
 
 static bool field(const struct iovec *v, const char *name, const char **value, size_t *len) {
 	size_t k = strlen(name);
@@ -149,7 +94,7 @@ static void record(struct entry *s, const struct iovec *iov, int n) {
 }
 
 int __wrap_sd_journal_sendv(const struct iovec *iov, int n) {
-	cut("before sd_journal_sendv");
+	cut_point("before sd_journal_sendv");
 	if (J.refuse > 0) {
 		J.refuse--;
 		J.refused++;
@@ -160,7 +105,7 @@ int __wrap_sd_journal_sendv(const struct iovec *iov, int n) {
 		CHECK((J.e = realloc(J.e, J.cap * sizeof(*J.e))));
 	}
 	record(&J.e[J.n++], iov, n);
-	cut("after sd_journal_sendv"); /* journald has it; the relay does not know yet */
+	cut_point("after sd_journal_sendv"); /* journald has it; the relay does not know yet */
 	return 0;
 }
 
@@ -203,9 +148,7 @@ void journal_reset(void) {
 		free(J.e[i].text);
 	J.n = 0;
 	J.refuse = J.refused = 0;
-	C.kill_at = 0;
-	C.armed = false;
-	C.kills[0] = 0;
+	cuts_reset();
 }
 
 void journal_refuse(unsigned n) {
@@ -248,7 +191,7 @@ static void dump(size_t near) {
 	bool all = getenv("MPSR_FUZZ_CRASH_DUMP") != NULL; /* every entry, not those near */
 	size_t from = near > 12 && !all ? near - 12 : 0;
 
-	fprintf(stderr, "  killed:%s\n", C.kills[0] ? C.kills : " never");
+	fprintf(stderr, "  killed:%s\n", cuts_kills());
 	for (size_t i = from; i < J.n && (all || i < near + 4); i++) {
 		const struct entry *e = &J.e[i];
 		fprintf(stderr, "  entry %zu: %s PRIORITY=%d FACILITY=%d BREAK=%s %zu bytes \"", i,

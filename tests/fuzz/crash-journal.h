@@ -6,21 +6,11 @@
 #include <stdint.h>
 
 /*
- * For fuzz-crash.c: the cut points (the wrapped system calls the relay
- * makes), and the journal it writes to, recorded, with what the entries of
- * one producer must be.
+ * For fuzz-crash.c: the journal the relay writes to, recorded, with what the
+ * entries of one producer must be.
  */
 
 #define DEFAULT_PRIORITY 6
-
-/*
- * While armed, every wrapped call of the relay is two cut points; at the
- * scheduled one, die() is called (it must not return) and cutting is
- * disarmed. die: NULL keeps the last one.
- */
-void cuts_arm(bool on, void (*die)(void));
-/* A kill at the n-th cut from now; 0: none. */
-void cuts_schedule(unsigned n);
 
 void journal_reset(void);
 /* journald refuses the next n entries. */

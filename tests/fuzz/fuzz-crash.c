@@ -81,6 +81,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "crash-cuts.h"
 #include "crash-journal.h"
 #include "frame.h"
 #include "fuzz.h"
@@ -191,8 +192,9 @@ static void no_peek_offset(const struct producer *p, const char *when) {
 	CHECK(getsockopt(p->keep, SOL_SOCKET, SO_PEEK_OFF, &off, &len) == 0);
 	if (off == -1)
 		return;
-	fprintf(stderr, "fuzz-crash: SO_PEEK_OFF left at %d %s: later peeks skip bytes\n", off,
-		when);
+	fprintf(stderr,
+		"fuzz-crash: SO_PEEK_OFF left at %d %s: later peeks skip bytes\n  killed:%s\n", off,
+		when, cuts_kills());
 	abort();
 }
 
@@ -200,7 +202,8 @@ static void no_peek_offset(const struct producer *p, const char *when) {
 static void failed(int r) {
 	if (r >= 0)
 		return;
-	fprintf(stderr, "fuzz-crash: reading a healthy producer failed: %s\n", strerror(-r));
+	fprintf(stderr, "fuzz-crash: reading a healthy producer failed: %s\n  killed:%s\n",
+		strerror(-r), cuts_kills());
 	abort();
 }
 
