@@ -289,8 +289,15 @@ static void settle(struct producer *p) {
 		if (r == -EINTR || p->ended || queued(p->keep) != q || staged(p) != s ||
 		    journal_count() != n || journal_refused() != refused)
 			spins = 0;
-		else
-			CHECK(++spins < SPIN_MAX); /* bytes wait, and the relay does nothing */
+		else if (++spins == SPIN_MAX) {
+			/* Bytes wait, and the relay does nothing with them: poll() would spin. */
+			fprintf(stderr,
+				"fuzz-crash: %u reads in a row did nothing (read: %d, %zu bytes in "
+				"the "
+				"socket, %zu staged)\n  killed:%s\n",
+				spins, r, q, s, cuts_kills());
+			abort();
+		}
 	}
 }
 
