@@ -171,6 +171,9 @@ static bool line_end(const char *buf, size_t len, size_t line_max, bool eof, siz
 	if (end != NULL) {
 		*n = (size_t)(end - buf);
 		f->consumed = *n + 1;
+		/* "\r\n" ends a line as '\n' does: the CR is no text. */
+		if (*end == '\n' && *n > 0 && buf[*n - 1] == '\r')
+			(*n)--;
 		f->brk = *end == '\n' ? FRAME_BREAK_NONE : FRAME_BREAK_NUL;
 		*ended = *end == '\n' ? ENDED_NEWLINE : ENDED_NUL;
 	} else if (len > line_max) {
@@ -218,6 +221,8 @@ static bool frame_rest(const char *buf, size_t len, size_t line_max, bool eof,
 	if (st->counted > 0 ? !counted_end(st->counted, len, line_max, eof, &n, f, &left)
 			    : !line_end(buf, len, line_max, eof, &n, f, &ended))
 		return false;
+	if (st->counted == 0 && f->brk != FRAME_BREAK_LINE_MAX && st->priority >= 0)
+		n = syslog_trim(buf, 0, n);
 	f->start = 0;
 	f->len = n;
 	f->fields.ident = f->fields.pid = f->fields.timestamp = (struct span){0};
@@ -257,6 +262,12 @@ static bool frame_syslog(const char *buf, size_t len, size_t line_max, bool eof,
 	f->consumed += at;
 
 	read_header(buf, at, n, st, f);
+	/*
+	 * The trailing blanks of a whole syslog line go, as journald drops them;
+	 * an octet-counted message is exactly the bytes its count says.
+	 */
+	if (counted == 0 && f->brk != FRAME_BREAK_LINE_MAX && f->priority >= 0)
+		f->len = syslog_trim(buf + f->start, 0, f->len);
 	st->counted = left;
 	st->ended = ended;
 	st->mid_line = f->brk == FRAME_BREAK_LINE_MAX;

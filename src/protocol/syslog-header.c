@@ -60,11 +60,17 @@ static void clear_fields(struct syslog_fields *f) {
 
 /* ---- RFC 3164 ---- */
 
+/*
+ * An English month abbreviation in any case: "Nov", and "NOV" as network
+ * devices write it (journald, rsyslog and syslog-ng read both).
+ */
 static bool is_month(const char *p) {
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	/* Only letters become lower case; no other byte turns into one. */
+	const char m[3] = {(char)(p[0] | 0x20), (char)(p[1] | 0x20), (char)(p[2] | 0x20)};
 
 	for (size_t i = 0; i < sizeof(months) - 1; i += 3)
-		if (memcmp(p, months + i, 3) == 0)
+		if (memcmp(m, months + i, 3) == 0)
 			return true;
 	return false;
 }
@@ -102,10 +108,10 @@ static size_t date_3164(const char *buf, size_t len) {
 /*
  * "TAG:" or "TAG[PID]:" at buf[p..len), as journald finds it: after any
  * blanks, the first blank-free token, if it ends in ':'. The bracketed part
- * is split off only when it is a number; otherwise it stays part of the
- * identifier ("worker[a]"), so nothing the client wrote is lost. An empty
- * identifier is no identifier. Returns the offset after the tag and one blank,
- * or p when there is no tag.
+ * is split off only when it is a number or empty ("tag[]:" claims no pid);
+ * otherwise it stays part of the identifier ("worker[a]"), so nothing the
+ * client wrote is lost. An empty identifier is no identifier. Returns the
+ * offset after the tag and one blank, or p when there is no tag.
  */
 static size_t tag_3164(const char *buf, size_t len, size_t p, struct syslog_fields *f) {
 	size_t q = p, e;
@@ -123,7 +129,8 @@ static size_t tag_3164(const char *buf, size_t len, size_t p, struct syslog_fiel
 		while (k > q && buf[k] != '[')
 			k--;
 		size_t n = end - 1 - (k + 1);
-		if (buf[k] == '[' && n <= PID_DIGITS_MAX && all_digits(buf + k + 1, n)) {
+		if (buf[k] == '[' && n <= PID_DIGITS_MAX &&
+		    (n == 0 || all_digits(buf + k + 1, n))) {
 			f->pid = span_of(buf, k + 1, end - 1);
 			end = k;
 		}
@@ -134,6 +141,37 @@ static size_t tag_3164(const char *buf, size_t len, size_t p, struct syslog_fiel
 	}
 	f->ident = span_of(buf, q, end);
 	return e < len && is_blank(buf[e]) ? e + 1 : e;
+}
+
+/*
+ * "HOSTNAME TAG:" or "HOSTNAME TAG[PID]:" at buf[p..len), right after an
+ * RFC 3164 date: what relays (rsyslog, syslog-ng) and daemons writing their
+ * own headers (nginx, network devices) send. A local client's first word is
+ * its tag, which ends in ':' (and may hold '['), so a hostname is taken only
+ * when the first word does neither and the word after it, one space on, is a
+ * tag that tag_3164() takes. Returns the offset of the text, with the
+ * hostname, identifier and pid in *f; or 0 when there is no hostname.
+ */
+static size_t hostname_3164(const char *buf, size_t len, size_t p, struct syslog_fields *f) {
+	size_t e = p;
+
+	while (e < len && e - p <= HOSTNAME_MAX && buf[e] > 32 && buf[e] < 127 && buf[e] != '[')
+		e++;
+	if (e == p || e - p > HOSTNAME_MAX || e + 1 >= len || buf[e] != ' ' || buf[e - 1] == ':' ||
+	    is_blank(buf[e + 1]))
+		return 0;
+
+	size_t text = tag_3164(buf, len, e + 1, f);
+	if (text == e + 1)
+		return 0;
+	f->hostname = span_of(buf, p, e);
+	return text;
+}
+
+size_t syslog_trim(const char *buf, size_t from, size_t len) {
+	while (len > from && is_blank(buf[len - 1]))
+		len--;
+	return len;
 }
 
 /* ---- RFC 5424 ---- */
@@ -325,5 +363,7 @@ void syslog_parse(const char *buf, size_t len, struct syslog_header *h) {
 	}
 	h->priority = pri & 7;
 	h->facility = pri >> 3;
-	h->text = tag_3164(buf, len, p + date, &h->fields);
+	h->text = date > 0 ? hostname_3164(buf, len, p + date, &h->fields) : 0;
+	if (h->text == 0)
+		h->text = tag_3164(buf, len, p + date, &h->fields);
 }

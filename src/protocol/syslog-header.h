@@ -19,9 +19,11 @@
  *   the sd-daemon convention "<N>": priority only, the rest verbatim, no
  *   identifier and no facility. So "<4>disk: full" stays "disk: full".
  * - Otherwise RFC 3164 as journald reads it: priority and facility, the date
- *   "Mmm dd hh:mm:ss " skipped (no hostname is looked for: local sockets carry
- *   none), then an identifier if the next whitespace-free token ends in ':',
- *   "TAG:" or "TAG[PID]:", and one blank after it.
+ *   "Mmm dd hh:mm:ss " (month in any case), then an identifier if the next
+ *   whitespace-free token ends in ':', "TAG:" or "TAG[PID]:", and one blank
+ *   after it. One addition: right after a date, "HOSTNAME TAG:" (a first
+ *   word that neither ends in ':' nor holds '[', one space, then a tag) is a
+ *   hostname and a tag, as relays and daemons send them.
  */
 
 /* Bytes of the caller's buffer; len 0 (and p NULL) when absent. */
@@ -35,7 +37,7 @@ struct syslog_fields {
 	struct span ident;     /* RFC 3164 TAG, RFC 5424 APP-NAME */
 	struct span pid;       /* claimed process id: digits only, else absent */
 	struct span timestamp; /* RFC 3164 "Mmm dd hh:mm:ss", RFC 5424 TIMESTAMP */
-	struct span hostname;  /* RFC 5424 HOSTNAME */
+	struct span hostname;  /* RFC 5424 HOSTNAME, RFC 3164 HOSTNAME before a tag */
 	struct span msgid;     /* RFC 5424 MSGID */
 	struct span sd;        /* RFC 5424 STRUCTURED-DATA, verbatim ("[id k=\"v\"]...") */
 };
@@ -56,6 +58,12 @@ struct syslog_header {
  * NUL-terminated and may hold any bytes.
  */
 void syslog_parse(const char *buf, size_t len, struct syslog_header *h);
+
+/*
+ * The length of buf[0..len) without its trailing blanks (' ', '\t', '\n',
+ * '\r'), never below from: how journald ends a syslog message's text.
+ */
+size_t syslog_trim(const char *buf, size_t from, size_t len);
 
 /*
  * Length of a valid "<PRI>" at buf (PRI 0..191, no leading zero), setting
