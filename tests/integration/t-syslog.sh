@@ -67,6 +67,18 @@ closelog();
 	check "$tag-pl$kind" "from perl $kind" 2 18
 done
 
+# "\r\n" ends a message on both sockets: no CR is stored, no entry is a blob.
+crlf='<2>Oct 11 22:14:15 myhostname %s[1234]: message 0\r\n'
+ct_sh "printf '$crlf' $tag-crs | socat -u - UNIX-CONNECT:/run/mpsr.sock" || fail "CRLF, stream"
+ct_sh "printf '$crlf' $tag-crd | socat -u - UNIX-SENDTO:/run/mpsr.dgram" || fail "CRLF, datagram"
+for id in "$tag-crs" "$tag-crd"; do
+	check "$id" "message 0" 2 0
+	entry=$(ct journalctl -q -u mpsr SYSLOG_IDENTIFIER="$id" -o export)
+	printf '%s\n' "$entry" | grep -qx 'SYSLOG_HOSTNAME=myhostname' || fail "$id: no SYSLOG_HOSTNAME=myhostname"
+	printf '%s\n' "$entry" | grep -qx 'SYSLOG_PID=1234' || fail "$id: no SYSLOG_PID=1234"
+	[ "$(ct journalctl -q -u mpsr SYSLOG_IDENTIFIER="$id" -o cat)" = "message 0" ] || fail "$id: journalctl shows no plain text"
+done
+
 # None of them left a raw header or a NUL in any entry of this case.
 raw=$(ct journalctl -q -u mpsr -o json --output-fields=MESSAGE | grep -F "$tag" | grep -cE '"MESSAGE":"<[0-9]|"MESSAGE":\[')
 [ "$raw" = 0 ] || fail "$raw entries with a raw header or binary bytes"
@@ -80,4 +92,4 @@ entry=$(ct journalctl -q -u mpsr MPSR_UNIT="$unit.service" -o export)
 printf '%s\n' "$entry" | grep -qx 'SYSLOG_PID=999' || fail "the claimed pid is not SYSLOG_PID"
 printf '%s\n' "$entry" | grep -qx 'MPSR_PID=999' && fail "MPSR_PID took the claimed pid"
 printf '%s\n' "$entry" | grep -qx 'MPSR_COMM=socat' || fail "MPSR_COMM is not the kernel's producer"
-echo "logger (3164, datagram, 5424, octet counting), python and perl (stream, datagram): as sent"
+echo "logger (3164, datagram, 5424, octet counting), python and perl (stream, datagram), CRLF: as sent"
