@@ -1,7 +1,8 @@
 # Daemons people run, pointed at mpsr with their default formats: nginx's
 # error_log and access_log (with and without the hostname), rsyslog forwarding
 # with omuxsock (its traditional forward format), syslog-ng to both sockets
-# (its default template), and Go's log/syslog. Every message is stored with
+# (its default template), Go's log/syslog, and syslog(3) in a unit whose
+# /dev/log is mpsr's datagram socket. Every message is stored with
 # the identifier, pid, priority, facility and text its sender meant, and a
 # forwarded header's hostname as SYSLOG_HOSTNAME.
 ct systemctl start mpsr.socket || fail "mpsr.socket"
@@ -146,5 +147,12 @@ for id in "${tag}go" "${tag}gos"; do
 		/usr/bin/python3 -c 'import json,sys; print(" | ".join("%s %s" % (e["PRIORITY"], e["MESSAGE"]) for e in map(json.loads, sys.stdin)))')
 	[ "$got" = "3 from go | 6 second from go" ] || fail "$id: $got"
 done
+# ---- syslog(3), which writes to /dev/log only: mpsr's socket bound there ----
+ct systemd-run -q --wait -p BindPaths=/run/mpsr.dgram:/dev/log /usr/bin/python3 -c '
+import sys, syslog
+syslog.openlog(sys.argv[1], syslog.LOG_PID, syslog.LOG_LOCAL1)
+syslog.syslog(syslog.LOG_ERR, "from syslog(3)")
+' "${tag}glibc" || fail "syslog(3) with BindPaths"
+expect 1 "${tag}glibc" PRIORITY=3 SYSLOG_FACILITY=17 SYSLOG_PID=@kernel "MESSAGE=from syslog(3)"
 ct rm -rf "$dir"
-echo "nginx (error_log, access_log, with and without hostname), rsyslog (omuxsock), syslog-ng (both sockets), Go: as meant"
+echo "nginx (error_log, access_log, with and without hostname), rsyslog (omuxsock), syslog-ng (both sockets), Go, syslog(3) bound to /dev/log: as meant"
