@@ -83,7 +83,7 @@ ct_sh "cat >$dir/rsyslog.conf" <<EOF
 global(workDirectory="$dir")
 module(load="imuxsock" SysSock.Use="off")
 input(type="imuxsock" Socket="$dir/rsyslog.sock")
-\$ModLoad omuxsock
+module(load="omuxsock")
 \$OMUxSockSocket /run/mpsr.dgram
 *.* :omuxsock:;RSYSLOG_TraditionalForwardFormat
 EOF
