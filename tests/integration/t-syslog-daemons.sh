@@ -9,7 +9,12 @@ ct systemctl start mpsr.socket || fail "mpsr.socket"
 tag=sd$$
 dir=/run/$tag
 host=$(ct hostname)
-rsyslog_dir=/opt/mpsr-tests/rsyslog # unpacked there by tests/deps
+# rsyslog and syslog-ng: unpacked by tests/deps, not installed (they conflict).
+rsyslog_dir=/opt/mpsr-tests/rsyslog
+sng_dir=/opt/mpsr-tests/syslog-ng-core
+for f in "$rsyslog_dir/usr/sbin/rsyslogd" "$sng_dir/usr/sbin/syslog-ng" /usr/sbin/nginx /usr/bin/go; do
+	[ -x "$f" ] || fail "$f missing: run tests/deps"
+done
 ct mkdir -p "$dir"
 ct chmod 0755 "$dir"
 
@@ -110,8 +115,9 @@ destination d_dgram { unix-dgram("/run/mpsr.dgram"); };
 destination d_stream { unix-stream("/run/mpsr.sock"); };
 log { source(s_in); destination(d_dgram); destination(d_stream); };
 EOF
-ct systemd-run -q -u "$tag-syslog-ng" syslog-ng -F --no-caps -f "$dir/syslog-ng.conf" -R "$dir/sng.persist" \
-	-p "$dir/sng.pid" -c "$dir/sng.ctl" || fail "syslog-ng"
+ct systemd-run -q -u "$tag-syslog-ng" -E LD_LIBRARY_PATH="$sng_dir/usr/lib/syslog-ng" \
+	"$sng_dir/usr/sbin/syslog-ng" -F --no-caps --module-path="$sng_dir/usr/lib/syslog-ng/3.38" \
+	-f "$dir/syslog-ng.conf" -R "$dir/sng.persist" -p "$dir/sng.pid" -c "$dir/sng.ctl" || fail "syslog-ng"
 for i in $(seq 50); do ct test -S "$dir/syslog-ng.sock" && break; sleep 0.1; done
 ct logger -u "$dir/syslog-ng.sock" -d --socket-errors=on -t "${tag}sng" --id=777 -p daemon.err "via syslog-ng  " ||
 	fail "logger to syslog-ng"
