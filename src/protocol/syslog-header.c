@@ -217,6 +217,19 @@ static bool timestamp_5424(const char *buf, size_t len, size_t *p) {
 	return true;
 }
 
+/*
+ * An RFC 3339 timestamp and a space at buf[p..len) where RFC 3164 has its
+ * date, as rsyslog's RSYSLOG_ForwardFormat and syslog-ng's ISO dates write
+ * it: its length with the space, or 0.
+ */
+static size_t date_3339(const char *buf, size_t len, size_t p) {
+	size_t q = p;
+
+	if (!timestamp_5424(buf, len, &q) || q >= len || buf[q] != ' ')
+		return 0;
+	return q + 1 - p;
+}
+
 /* A header field: 1..max printable US-ASCII bytes up to a space. "-" is nil. */
 static bool token_5424(const char *buf, size_t len, size_t *p, size_t max, struct span *out) {
 	size_t q = *p;
@@ -353,6 +366,9 @@ void syslog_parse(const char *buf, size_t len, struct syslog_header *h) {
 	}
 
 	size_t date = date_3164(buf + p, len - p);
+	/* Not after "<N>": a program's own ISO time there stays its text. */
+	if (date == 0 && pri >= 8)
+		date = date_3339(buf, len, p);
 	if (date > 0)
 		h->fields.timestamp = span_of(buf, p, p + date - 1);
 	else if (pri < 8) {

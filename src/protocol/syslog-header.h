@@ -19,7 +19,8 @@
  *   the sd-daemon convention "<N>": priority only, the rest verbatim, no
  *   identifier and no facility. So "<4>disk: full" stays "disk: full".
  * - Otherwise RFC 3164 as journald reads it: priority and facility, the date
- *   "Mmm dd hh:mm:ss " (month in any case), then an identifier if the next
+ *   "Mmm dd hh:mm:ss " (month in any case; for PRI 8 and above an RFC 3339
+ *   timestamp too, as relays write it), then an identifier if the next
  *   whitespace-free token ends in ':', "TAG:" or "TAG[PID]:", and one blank
  *   after it. One addition: right after a date, "HOSTNAME TAG:" (a first
  *   word that neither ends in ':' nor holds '[', one space, then a tag) is a

@@ -1,6 +1,6 @@
 # Daemons people run, pointed at mpsr with their default formats: nginx's
 # error_log and access_log (with and without the hostname), rsyslog forwarding
-# with omuxsock (its traditional forward format), syslog-ng to both sockets
+# with omuxsock (its traditional and its high-precision forward format), syslog-ng to both sockets
 # (its default template), Go's log/syslog, and syslog(3) in a unit whose
 # /dev/log is mpsr's datagram socket. Every message is stored with
 # the identifier, pid, priority, facility and text its sender meant, and a
@@ -91,6 +91,8 @@ input(type="imuxsock" Socket="$dir/rsyslog.sock")
 module(load="omuxsock")
 \$OMUxSockSocket /run/mpsr.dgram
 *.* :omuxsock:;RSYSLOG_TraditionalForwardFormat
+\$OMUxSockSocket /run/mpsr.dgram
+*.* :omuxsock:;RSYSLOG_ForwardFormat
 EOF
 ct systemd-run -q -u "$tag-rsyslog" "$rsyslog_dir/usr/sbin/rsyslogd" -n -i "$dir/rsyslog.pid" \
 	-M "$rsyslog_dir/usr/lib/x86_64-linux-gnu/rsyslog" -f "$dir/rsyslog.conf" || fail "rsyslogd"
@@ -99,11 +101,14 @@ ct logger -u "$dir/rsyslog.sock" -d --socket-errors=on -t "${tag}rs" --id=4242 -
 	fail "logger to rsyslog"
 ct logger -u "$dir/rsyslog.sock" -d --socket-errors=on -t "${tag}rs" --id=4243 -p local2.err "second: via rsyslog" ||
 	fail "logger to rsyslog"
-expect 2 "${tag}rs" SYSLOG_FACILITY=18 SYSLOG_HOSTNAME="$host" "SYSLOG_PID~424[23]" \
-	"PRIORITY~[35]" "MESSAGE~(via rsyslog|second: via rsyslog)"
-got=$(ct journalctl -q -u mpsr SYSLOG_IDENTIFIER="${tag}rs" -o json --output-fields=SYSLOG_PID,PRIORITY,MESSAGE |
-	/usr/bin/python3 -c 'import json,sys; print(" | ".join("%s %s %s" % (e["SYSLOG_PID"], e["PRIORITY"], e["MESSAGE"]) for e in map(json.loads, sys.stdin)))')
-[ "$got" = "4242 5 via rsyslog | 4243 3 second: via rsyslog" ] || fail "rsyslog: $got"
+# Each message twice: the traditional date, and RSYSLOG_ForwardFormat's RFC 3339 one.
+expect 4 "${tag}rs" SYSLOG_FACILITY=18 SYSLOG_HOSTNAME="$host" "SYSLOG_PID~424[23]" \
+	"PRIORITY~[35]" "MESSAGE~(via rsyslog|second: via rsyslog)" \
+	"SYSLOG_TIMESTAMP~[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8}|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+[-+][0-9:]{5}"
+got=$(ct journalctl -q -u mpsr SYSLOG_IDENTIFIER="${tag}rs" -o json --output-fields=SYSLOG_PID,PRIORITY,MESSAGE,SYSLOG_TIMESTAMP |
+	/usr/bin/python3 -c 'import json,sys; print(" | ".join(sorted("%s %s %s %s" % (e["SYSLOG_PID"], e["PRIORITY"], e["MESSAGE"], "iso" if "T" in e["SYSLOG_TIMESTAMP"] else "bsd") for e in map(json.loads, sys.stdin))))')
+[ "$got" = "4242 5 via rsyslog bsd | 4242 5 via rsyslog iso | 4243 3 second: via rsyslog bsd | 4243 3 second: via rsyslog iso" ] ||
+	fail "rsyslog: $got"
 ct systemctl stop "$tag-rsyslog"
 
 # ---- syslog-ng: one source, both of mpsr's sockets, default templates ----

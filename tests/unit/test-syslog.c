@@ -300,6 +300,21 @@ Test(syslog, a_local_clients_tag_is_never_a_hostname) {
 	      (struct want){5, 1, .timestamp = "Nov 25 19:17:04", .text = "host [1]: y"});
 }
 
+Test(syslog, rfc3339_date_as_relays_write_it) {
+	/* rsyslog's RSYSLOG_ForwardFormat, syslog-ng's ts_format(iso). */
+	check("<30>2026-12-03T09:26:02.123456+00:00 vm sshd[382]: Accepted key",
+	      (struct want){6, 3, .ident = "sshd", .pid = "382",
+			    .timestamp = "2026-12-03T09:26:02.123456+00:00", .hostname = "vm",
+			    .text = "Accepted key"});
+	/* From rsyslog's weird.parse1: a date, then text. */
+	check("<14>2010-08-30T23:00:05Z X4711 AAAA",
+	      (struct want){6, 1, .timestamp = "2010-08-30T23:00:05Z", .text = "X4711 AAAA"});
+	check("<14>2010-08-30T23:00:05Z", (struct want){6, 1, .text = "2010-08-30T23:00:05Z"});
+	/* After "<N>" an ISO time is the program's text, as it always was. */
+	check("<7>2006-11-10T10:43:21.156+02:00 bzorp openvpn[2499]: x",
+	      (struct want){7, -1, .text = "2006-11-10T10:43:21.156+02:00 bzorp openvpn[2499]: x"});
+}
+
 Test(syslog, hostname_at_most_255_bytes) {
 	char msg[400], host[257];
 
