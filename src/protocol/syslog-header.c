@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "syslog-header.h"
@@ -62,17 +63,26 @@ static void clear_fields(struct syslog_fields *f) {
 
 /*
  * An English month abbreviation in any case: "Nov", and "NOV" as network
- * devices write it (journald, rsyslog and syslog-ng read both).
+ * devices write it (journald, rsyslog and syslog-ng read both). Every line
+ * with a header asks, so one multiplication finds the only month it can be:
+ * MONTH_MUL maps the twelve to twelve different slots of sixteen.
  */
+#define MONTH(a, b, c) ((uint32_t)(a) << 16 | (uint32_t)(b) << 8 | (uint32_t)(c))
+#define MONTH_MUL      0x2c4a3699u
 static bool is_month(const char *p) {
-	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
-	/* Only letters become lower case; no other byte turns into one. */
-	const char m[3] = {(char)(p[0] | 0x20), (char)(p[1] | 0x20), (char)(p[2] | 0x20)};
+	static const uint32_t slots[16] = {
+		[0] = MONTH('n', 'o', 'v'),  [1] = MONTH('m', 'a', 'r'),
+		[2] = MONTH('s', 'e', 'p'),  [3] = MONTH('j', 'u', 'l'),
+		[4] = MONTH('m', 'a', 'y'),  [6] = MONTH('a', 'u', 'g'),
+		[7] = MONTH('o', 'c', 't'),  [8] = MONTH('j', 'u', 'n'),
+		[11] = MONTH('d', 'e', 'c'), [12] = MONTH('j', 'a', 'n'),
+		[14] = MONTH('a', 'p', 'r'), [15] = MONTH('f', 'e', 'b'),
+	};
+	/* "| 0x20" makes letters lower case and turns no other byte into one. */
+	uint32_t m = MONTH((unsigned char)p[0] | 0x20, (unsigned char)p[1] | 0x20,
+			   (unsigned char)p[2] | 0x20);
 
-	for (size_t i = 0; i < sizeof(months) - 1; i += 3)
-		if (memcmp(m, months + i, 3) == 0)
-			return true;
-	return false;
+	return slots[(uint32_t)(m * MONTH_MUL) >> 28] == m;
 }
 
 /*
@@ -147,12 +157,12 @@ static size_t tag_3164(const char *buf, size_t len, size_t p, struct syslog_fiel
  * "HOSTNAME TAG:" or "HOSTNAME TAG[PID]:" at buf[p..len), right after an
  * RFC 3164 date: what relays (rsyslog, syslog-ng) and daemons writing their
  * own headers (nginx, network devices) send. A local client's first word is
- * its tag, which ends in ':' (and may hold '['), so a hostname is taken only
- * when the first word does neither and the word after it, one space on, is a
- * tag that tag_3164() takes. Returns the offset of the text, with the
- * hostname, identifier and pid in *f; or 0 when there is no hostname.
+ * its tag, which ends in ':' (and may hold '['), so a first word that does
+ * neither may be a hostname: this returns the offset of the word after it,
+ * one space on (where a tag must then be, for the first word to count), or 0.
+ * No tag ever starts at p when this is not 0: its first word is no tag.
  */
-static size_t hostname_3164(const char *buf, size_t len, size_t p, struct syslog_fields *f) {
+static size_t hostname_3164(const char *buf, size_t len, size_t p) {
 	size_t e = p;
 
 	while (e < len && e - p <= HOSTNAME_MAX && buf[e] > 32 && buf[e] < 127 && buf[e] != '[')
@@ -160,18 +170,7 @@ static size_t hostname_3164(const char *buf, size_t len, size_t p, struct syslog
 	if (e == p || e - p > HOSTNAME_MAX || e + 1 >= len || buf[e] != ' ' || buf[e - 1] == ':' ||
 	    is_blank(buf[e + 1]))
 		return 0;
-
-	size_t text = tag_3164(buf, len, e + 1, f);
-	if (text == e + 1)
-		return 0;
-	f->hostname = span_of(buf, p, e);
-	return text;
-}
-
-size_t syslog_trim(const char *buf, size_t from, size_t len) {
-	while (len > from && is_blank(buf[len - 1]))
-		len--;
-	return len;
+	return e + 1;
 }
 
 /* ---- RFC 5424 ---- */
@@ -379,7 +378,11 @@ void syslog_parse(const char *buf, size_t len, struct syslog_header *h) {
 	}
 	h->priority = pri & 7;
 	h->facility = pri >> 3;
-	h->text = date > 0 ? hostname_3164(buf, len, p + date, &h->fields) : 0;
-	if (h->text == 0)
-		h->text = tag_3164(buf, len, p + date, &h->fields);
+	/* One reading of the tag, after the hostname if there may be one. */
+	size_t at = p + date, tag = date > 0 ? hostname_3164(buf, len, at) : 0;
+	h->text = tag_3164(buf, len, tag ? tag : at, &h->fields);
+	if (tag && h->text != tag)
+		h->fields.hostname = span_of(buf, at, tag - 1);
+	else if (tag)
+		h->text = at; /* no tag after it: the first word is text, as it is without one */
 }

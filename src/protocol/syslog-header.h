@@ -63,8 +63,16 @@ void syslog_parse(const char *buf, size_t len, struct syslog_header *h);
 /*
  * The length of buf[0..len) without its trailing blanks (' ', '\t', '\n',
  * '\r'), never below from: how journald ends a syslog message's text.
+ * Inline: the stream framing asks for every line with a header.
  */
-size_t syslog_trim(const char *buf, size_t from, size_t len);
+static inline size_t syslog_trim(const char *buf, size_t from, size_t len) {
+	/* The first test alone turns away all but control characters and blanks. */
+	while (len > from && (unsigned char)buf[len - 1] <= ' ' &&
+	       (buf[len - 1] == ' ' || buf[len - 1] == '\t' || buf[len - 1] == '\n' ||
+		buf[len - 1] == '\r'))
+		len--;
+	return len;
+}
 
 /*
  * Length of a valid "<PRI>" at buf (PRI 0..191, no leading zero), setting

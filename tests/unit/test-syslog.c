@@ -351,3 +351,25 @@ Test(syslog, trim_drops_trailing_blanks_down_to_from) {
 	cr_assert_eq(syslog_trim("ab", 0, 2), 2);
 	cr_assert_eq(syslog_trim("", 0, 0), 0);
 }
+
+Test(syslog, the_twelve_months_and_nothing_else) {
+	static const char *const months[] = {"jan", "feb", "mar", "apr", "may", "jun",
+					     "jul", "aug", "sep", "oct", "nov", "dec"};
+	char msg[] = "<13>xxx 25 19:17:04 a: x";
+	struct syslog_header h;
+
+	for (int a = 0; a < 26 * 26 * 26; a++) {
+		char m[4] = {(char)('a' + a / 676), (char)('a' + a / 26 % 26),
+			     (char)('a' + a % 26)};
+		bool is = false;
+		for (size_t i = 0; i < 12; i++)
+			is = is || strcmp(m, months[i]) == 0;
+		/* Lower case, upper case, and mixed. */
+		for (int c = 0; c < 3; c++) {
+			for (int k = 0; k < 3; k++)
+				msg[4 + k] = (char)(c == 0 || (c == 2 && k > 0) ? m[k] : m[k] - 32);
+			syslog_parse(msg, sizeof(msg) - 1, &h);
+			cr_assert_eq(h.fields.timestamp.len > 0, is, "%.3s", msg + 4);
+		}
+	}
+}
