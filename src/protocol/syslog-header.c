@@ -160,7 +160,6 @@ static size_t tag_3164(const char *buf, size_t len, size_t p, struct syslog_fiel
  * its tag, which ends in ':' (and may hold '['), so a first word that does
  * neither may be a hostname: this returns the offset of the word after it,
  * one space on (where a tag must then be, for the first word to count), or 0.
- * No tag ever starts at p when this is not 0: its first word is no tag.
  */
 static size_t hostname_3164(const char *buf, size_t len, size_t p) {
 	size_t e = p;
@@ -378,11 +377,15 @@ void syslog_parse(const char *buf, size_t len, struct syslog_header *h) {
 	}
 	h->priority = pri & 7;
 	h->facility = pri >> 3;
-	/* One reading of the tag, after the hostname if there may be one. */
-	size_t at = p + date, tag = date > 0 ? hostname_3164(buf, len, at) : 0;
-	h->text = tag_3164(buf, len, tag ? tag : at, &h->fields);
-	if (tag && h->text != tag)
-		h->fields.hostname = span_of(buf, at, tag - 1);
-	else if (tag)
-		h->text = at; /* no tag after it: the first word is text, as it is without one */
+	size_t at = p + date;
+	h->text = tag_3164(buf, len, at, &h->fields);
+	/* Only where the first word is no tag can it be a hostname before one. */
+	size_t tag = date > 0 && h->text == at ? hostname_3164(buf, len, at) : 0;
+	if (tag > 0) {
+		size_t text = tag_3164(buf, len, tag, &h->fields);
+		if (text != tag) {
+			h->fields.hostname = span_of(buf, at, tag - 1);
+			h->text = text;
+		}
+	}
 }
