@@ -79,9 +79,7 @@ static int datagram_entry(struct relay *r, const struct origin *o, char *text, s
 		len--;
 	if (len > 0 && text[len - 1] == '\r')
 		len--;
-	syslog_parse(text, len, &h);
-	if (h.priority >= 0)
-		len = syslog_trim(text, h.text, len);
+	len = syslog_parse_message(text, len, &h);
 	struct journal_msg m = {
 		.text = text + h.text,
 		.len = len - h.text,

@@ -151,9 +151,10 @@ static void read_header(const char *buf, size_t at, size_t n, bool whole,
 		f->fields.hostname = f->fields.msgid = f->fields.sd = (struct span){0};
 		return;
 	}
-	syslog_parse(buf + at, n, &h);
-	if (whole && h.priority >= 0)
-		n = syslog_trim(buf + at, h.text, n);
+	if (whole)
+		n = syslog_parse_message(buf + at, n, &h);
+	else
+		syslog_parse(buf + at, n, &h);
 	f->start = at + h.text;
 	f->len = n - h.text;
 	f->priority = h.priority;

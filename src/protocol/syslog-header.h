@@ -75,6 +75,13 @@ static inline size_t syslog_trim(const char *buf, size_t from, size_t len) {
 }
 
 /*
+ * A whole message as journald reads one: with a "<PRI>" (or "<N>"), its
+ * trailing blanks are dropped first, then the header is read; without one it
+ * is text as it is. Returns the message's length without those blanks.
+ */
+size_t syslog_parse_message(const char *buf, size_t len, struct syslog_header *h);
+
+/*
  * Length of a valid "<PRI>" at buf (PRI 0..191, no leading zero), setting
  * *pri; 0 when there is none.
  */

@@ -89,6 +89,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		}
 	}
 
+	/* A whole message: trimmed if it has a header, then read as that many bytes. */
+	struct syslog_header t, t2;
+	size_t n = syslog_parse_message(buf, size, &t);
+	CHECK(n <= size && (t.priority >= 0 || n == size));
+	CHECK(t.priority == h.priority && t.text <= n);
+	syslog_parse(buf, n, &t2);
+	CHECK(memcmp(&t, &t2, sizeof(t)) == 0);
+	for (size_t i = n; i < size; i++)
+		CHECK(buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r');
+
 	/* Trimming keeps the text's start and drops only blanks. */
 	size_t end = syslog_trim(buf, h.text, size);
 	CHECK(end >= h.text && end <= size);

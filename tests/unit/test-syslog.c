@@ -373,3 +373,29 @@ Test(syslog, the_twelve_months_and_nothing_else) {
 		}
 	}
 }
+
+/* journald drops a message's trailing blanks before it reads the header; so does mpsr. */
+Test(syslog, a_message_is_trimmed_then_read) {
+	struct syslog_header h;
+	const char *m;
+
+	m = "<5>Trailing spaces \t \n";
+	cr_assert_eq(syslog_parse_message(m, strlen(m), &h), 18);
+	cr_assert_eq(h.priority, 5);
+	cr_assert_eq(h.text, 3);
+	/* Without its blank a date is no date: the text is the date, as journald has it. */
+	m = "<14>Aug 30 23:00:05 ";
+	cr_assert_eq(syslog_parse_message(m, strlen(m), &h), 19);
+	cr_assert_eq(h.fields.timestamp.len, 0);
+	cr_assert_eq(h.text, 4);
+	/* A tab after an RFC 5424 header no longer breaks it. */
+	m = "<14>1 - - app - - -\t";
+	cr_assert_eq(syslog_parse_message(m, strlen(m), &h), 19);
+	span_is("identifier", h.fields.ident, "app");
+	cr_assert_eq(h.text, 19);
+	/* Text without a header keeps its blanks. */
+	m = "plain \t";
+	cr_assert_eq(syslog_parse_message(m, strlen(m), &h), 7);
+	m = "<999>x ";
+	cr_assert_eq(syslog_parse_message(m, strlen(m), &h), 7);
+}
