@@ -389,14 +389,3 @@ void syslog_parse(const char *buf, size_t len, struct syslog_header *h) {
 		}
 	}
 }
-
-size_t syslog_parse_message(const char *buf, size_t len, struct syslog_header *h) {
-	syslog_parse(buf, len, h);
-	if (h->priority < 0)
-		return len;
-	/* Blanks cannot reach into "<PRI>": the priority stays, the rest is read again. */
-	size_t n = syslog_trim(buf, 0, len);
-	if (n < len)
-		syslog_parse(buf, n, h);
-	return n;
-}

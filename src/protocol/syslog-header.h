@@ -78,8 +78,18 @@ static inline size_t syslog_trim(const char *buf, size_t from, size_t len) {
  * A whole message as journald reads one: with a "<PRI>" (or "<N>"), its
  * trailing blanks are dropped first, then the header is read; without one it
  * is text as it is. Returns the message's length without those blanks.
+ * Inline, like syslog_trim(): the header path's cost is counted per line.
  */
-size_t syslog_parse_message(const char *buf, size_t len, struct syslog_header *h);
+static inline size_t syslog_parse_message(const char *buf, size_t len, struct syslog_header *h) {
+	syslog_parse(buf, len, h);
+	if (h->priority < 0)
+		return len;
+	/* Blanks cannot reach into "<PRI>": the priority stays, the rest is read again. */
+	size_t n = syslog_trim(buf, 0, len);
+	if (n < len)
+		syslog_parse(buf, n, h);
+	return n;
+}
 
 /*
  * Length of a valid "<PRI>" at buf (PRI 0..191, no leading zero), setting
