@@ -88,8 +88,8 @@ Test(syslog, pri_above_7_without_header_keeps_text) {
 }
 
 Test(syslog, invalid_pri_stays_text) {
-	static const char *const bad[] = {"<999>x", "<192>x", "<00>x", "<013>x", "<1234>x",
-					  "<>x",    "<a>x",   "<3",    "<",      "<-1>x"};
+	static const char *const bad[] = {"<999>x", "<192>x", "<00>x", "<01>x", "<013>x", "<1234>x",
+					  "<>x",    "<a>x",   "<3",    "<",     "<-1>x"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		check(bad[i], (struct want){-1, -1, .text = bad[i]});
