@@ -158,6 +158,16 @@ for id in "${tag}go" "${tag}gos"; do
 		/usr/bin/python3 -c 'import json,sys; print(" | ".join("%s %s" % (e["PRIORITY"], e["MESSAGE"]) for e in map(json.loads, sys.stdin)))')
 	[ "$got" = "3 from go | 6 second from go" ] || fail "$id: $got"
 done
+# ---- README's Python snippet as it stands ----
+ct /usr/bin/python3 -c '
+import logging, logging.handlers, sys
+h = logging.handlers.SysLogHandler(address="/run/mpsr.dgram", facility="local4")
+h.setFormatter(logging.Formatter(sys.argv[1] + "[%(process)d]: %(message)s"))
+logging.getLogger().addHandler(h)
+logging.getLogger().error("disk full")
+' "${tag}py" || fail "python snippet"
+expect 1 "${tag}py" PRIORITY=3 SYSLOG_FACILITY=20 SYSLOG_PID=@kernel "MESSAGE=disk full"
+
 # ---- syslog(3), which writes to /dev/log only: mpsr's socket bound there ----
 ct systemd-run -q --wait -p BindPaths=/run/mpsr.dgram:/dev/log /usr/bin/python3 -c '
 import sys, syslog
@@ -166,4 +176,4 @@ syslog.syslog(syslog.LOG_ERR, "from syslog(3)")
 ' "${tag}glibc" || fail "syslog(3) with BindPaths"
 expect 1 "${tag}glibc" PRIORITY=3 SYSLOG_FACILITY=17 SYSLOG_PID=@kernel "MESSAGE=from syslog(3)"
 ct rm -rf "$dir"
-echo "nginx (error_log, access_log, with and without hostname), rsyslog (omuxsock), syslog-ng (both sockets), Go, syslog(3) bound to /dev/log: as meant"
+echo "nginx (error_log, access_log, with and without hostname), rsyslog (omuxsock), syslog-ng (both sockets), Go, Python, syslog(3) bound to /dev/log: as meant"
