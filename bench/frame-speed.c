@@ -79,6 +79,7 @@ int main(void) {
 	row("syslog mode, plain", "", true);
 	row("syslog mode, <4> prefix", "<4>disk: ", true);
 	row("syslog mode, RFC 3164", "<13>Nov 25 19:17:04 app[123]: ", true);
+	row("syslog mode, RFC 3164 + hostname", "<13>Nov 25 19:17:04 web1 app[123]: ", true);
 	row("syslog mode, RFC 5424",
 	    "<13>1 2026-11-25T19:17:04.65+00:00 host app 123 MID [x@1 a=\"1\"] ", true);
 	return 0;

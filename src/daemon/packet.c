@@ -66,8 +66,9 @@ static ssize_t pkt_peek(struct relay *r, int fd, struct ucred *cred) {
 
 /*
  * A datagram is one message, with a syslog header or a "<N>" prefix
- * (syslog-header.h); its terminator, if a client sent one ('\n', NUL, or
- * both), is dropped.
+ * (syslog-header.h); its terminator, if a client sent one (NUL, '\n' or
+ * "\r\n", or NUL and one of those), is dropped, and so are the trailing
+ * blanks of a message with a header, as journald drops them.
  */
 static int datagram_entry(struct relay *r, const struct origin *o, char *text, size_t len) {
 	struct syslog_header h;
@@ -76,7 +77,9 @@ static int datagram_entry(struct relay *r, const struct origin *o, char *text, s
 		len--;
 	if (len > 0 && text[len - 1] == '\n')
 		len--;
-	syslog_parse(text, len, &h);
+	if (len > 0 && text[len - 1] == '\r')
+		len--;
+	len = syslog_parse_message(text, len, &h);
 	struct journal_msg m = {
 		.text = text + h.text,
 		.len = len - h.text,

@@ -134,9 +134,12 @@ static void carried_header(const struct frame_state *st, struct frame *f) {
 		f->fields.pid = (struct span){st->pid, st->pid_len};
 }
 
-/* Reads the header of the message piece at buf[at..at+n) into *f. */
-static void read_header(const char *buf, size_t at, size_t n, const struct frame_state *st,
-			struct frame *f) {
+/*
+ * Reads the header of the message piece at buf[at..at+n) into *f; the
+ * trailing blanks of a whole syslog message go, as journald drops them.
+ */
+static void read_header(const char *buf, size_t at, size_t n, bool whole,
+			const struct frame_state *st, struct frame *f) {
 	struct syslog_header h;
 
 	if (st->no_prefix || n == 0 || buf[at] != '<') {
@@ -148,7 +151,10 @@ static void read_header(const char *buf, size_t at, size_t n, const struct frame
 		f->fields.hostname = f->fields.msgid = f->fields.sd = (struct span){0};
 		return;
 	}
-	syslog_parse(buf + at, n, &h);
+	if (whole)
+		n = syslog_parse_message(buf + at, n, &h);
+	else
+		syslog_parse(buf + at, n, &h);
 	f->start = at + h.text;
 	f->len = n - h.text;
 	f->priority = h.priority;
@@ -169,8 +175,10 @@ static bool line_end(const char *buf, size_t len, size_t line_max, bool eof, siz
 
 	*ended = ENDED_OTHER;
 	if (end != NULL) {
-		*n = (size_t)(end - buf);
-		f->consumed = *n + 1;
+		size_t k = (size_t)(end - buf);
+		f->consumed = k + 1;
+		/* "\r\n" ends a line as '\n' does: the CR is no text. */
+		*n = k > 0 && buf[k - 1] == '\r' && *end == '\n' ? k - 1 : k;
 		f->brk = *end == '\n' ? FRAME_BREAK_NONE : FRAME_BREAK_NUL;
 		*ended = *end == '\n' ? ENDED_NEWLINE : ENDED_NUL;
 	} else if (len > line_max) {
@@ -218,6 +226,8 @@ static bool frame_rest(const char *buf, size_t len, size_t line_max, bool eof,
 	if (st->counted > 0 ? !counted_end(st->counted, len, line_max, eof, &n, f, &left)
 			    : !line_end(buf, len, line_max, eof, &n, f, &ended))
 		return false;
+	if (st->counted == 0 && f->brk != FRAME_BREAK_LINE_MAX && st->priority >= 0)
+		n = syslog_trim(buf, 0, n);
 	f->start = 0;
 	f->len = n;
 	f->fields.ident = f->fields.pid = f->fields.timestamp = (struct span){0};
@@ -256,7 +266,8 @@ static bool frame_syslog(const char *buf, size_t len, size_t line_max, bool eof,
 	}
 	f->consumed += at;
 
-	read_header(buf, at, n, st, f);
+	/* An octet-counted message is exactly the bytes its count says. */
+	read_header(buf, at, n, counted == 0 && f->brk != FRAME_BREAK_LINE_MAX, st, f);
 	st->counted = left;
 	st->ended = ended;
 	st->mid_line = f->brk == FRAME_BREAK_LINE_MAX;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "syslog-header.h"
@@ -60,13 +61,28 @@ static void clear_fields(struct syslog_fields *f) {
 
 /* ---- RFC 3164 ---- */
 
+/*
+ * An English month abbreviation in any case: "Nov", and "NOV" as network
+ * devices write it (journald, rsyslog and syslog-ng read both). Every line
+ * with a header asks, so one multiplication finds the only month it can be:
+ * MONTH_MUL maps the twelve to twelve different slots of sixteen.
+ */
+#define MONTH(a, b, c) ((uint32_t)(a) << 16 | (uint32_t)(b) << 8 | (uint32_t)(c))
+#define MONTH_MUL      0x2c4a3699u
 static bool is_month(const char *p) {
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	static const uint32_t slots[16] = {
+		[0] = MONTH('n', 'o', 'v'),  [1] = MONTH('m', 'a', 'r'),
+		[2] = MONTH('s', 'e', 'p'),  [3] = MONTH('j', 'u', 'l'),
+		[4] = MONTH('m', 'a', 'y'),  [6] = MONTH('a', 'u', 'g'),
+		[7] = MONTH('o', 'c', 't'),  [8] = MONTH('j', 'u', 'n'),
+		[11] = MONTH('d', 'e', 'c'), [12] = MONTH('j', 'a', 'n'),
+		[14] = MONTH('a', 'p', 'r'), [15] = MONTH('f', 'e', 'b'),
+	};
+	/* "| 0x20" makes letters lower case and turns no other byte into one. */
+	uint32_t m = MONTH((unsigned char)p[0] | 0x20, (unsigned char)p[1] | 0x20,
+			   (unsigned char)p[2] | 0x20);
 
-	for (size_t i = 0; i < sizeof(months) - 1; i += 3)
-		if (memcmp(p, months + i, 3) == 0)
-			return true;
-	return false;
+	return slots[(uint32_t)(m * MONTH_MUL) >> 28] == m;
 }
 
 /*
@@ -102,10 +118,10 @@ static size_t date_3164(const char *buf, size_t len) {
 /*
  * "TAG:" or "TAG[PID]:" at buf[p..len), as journald finds it: after any
  * blanks, the first blank-free token, if it ends in ':'. The bracketed part
- * is split off only when it is a number; otherwise it stays part of the
- * identifier ("worker[a]"), so nothing the client wrote is lost. An empty
- * identifier is no identifier. Returns the offset after the tag and one blank,
- * or p when there is no tag.
+ * is split off only when it is a number or empty ("tag[]:" claims no pid);
+ * otherwise it stays part of the identifier ("worker[a]"), so nothing the
+ * client wrote is lost. An empty identifier is no identifier. Returns the
+ * offset after the tag and one blank, or p when there is no tag.
  */
 static size_t tag_3164(const char *buf, size_t len, size_t p, struct syslog_fields *f) {
 	size_t q = p, e;
@@ -123,7 +139,8 @@ static size_t tag_3164(const char *buf, size_t len, size_t p, struct syslog_fiel
 		while (k > q && buf[k] != '[')
 			k--;
 		size_t n = end - 1 - (k + 1);
-		if (buf[k] == '[' && n <= PID_DIGITS_MAX && all_digits(buf + k + 1, n)) {
+		if (buf[k] == '[' && n <= PID_DIGITS_MAX &&
+		    (n == 0 || all_digits(buf + k + 1, n))) {
 			f->pid = span_of(buf, k + 1, end - 1);
 			end = k;
 		}
@@ -134,6 +151,25 @@ static size_t tag_3164(const char *buf, size_t len, size_t p, struct syslog_fiel
 	}
 	f->ident = span_of(buf, q, end);
 	return e < len && is_blank(buf[e]) ? e + 1 : e;
+}
+
+/*
+ * "HOSTNAME TAG:" or "HOSTNAME TAG[PID]:" at buf[p..len), right after an
+ * RFC 3164 date: what relays (rsyslog, syslog-ng) and daemons writing their
+ * own headers (nginx, network devices) send. A local client's first word is
+ * its tag, which ends in ':' (and may hold '['), so a first word that does
+ * neither may be a hostname: this returns the offset of the word after it,
+ * one space on (where a tag must then be, for the first word to count), or 0.
+ */
+static size_t hostname_3164(const char *buf, size_t len, size_t p) {
+	size_t e = p;
+
+	while (e < len && e - p <= HOSTNAME_MAX && buf[e] > 32 && buf[e] < 127 && buf[e] != '[')
+		e++;
+	if (e == p || e - p > HOSTNAME_MAX || e + 1 >= len || buf[e] != ' ' || buf[e - 1] == ':' ||
+	    is_blank(buf[e + 1]))
+		return 0;
+	return e + 1;
 }
 
 /* ---- RFC 5424 ---- */
@@ -177,6 +213,19 @@ static bool timestamp_5424(const char *buf, size_t len, size_t *p) {
 	}
 	*p = q;
 	return true;
+}
+
+/*
+ * An RFC 3339 timestamp and a space at buf[p..len) where RFC 3164 has its
+ * date, as rsyslog's RSYSLOG_ForwardFormat and syslog-ng's ISO dates write
+ * it: its length with the space, or 0.
+ */
+static size_t date_3339(const char *buf, size_t len, size_t p) {
+	size_t q = p;
+
+	if (!timestamp_5424(buf, len, &q) || q >= len || buf[q] != ' ')
+		return 0;
+	return q + 1 - p;
 }
 
 /* A header field: 1..max printable US-ASCII bytes up to a space. "-" is nil. */
@@ -315,6 +364,9 @@ void syslog_parse(const char *buf, size_t len, struct syslog_header *h) {
 	}
 
 	size_t date = date_3164(buf + p, len - p);
+	/* Not after "<N>": a program's own ISO time there stays its text. */
+	if (date == 0 && pri >= 8)
+		date = date_3339(buf, len, p);
 	if (date > 0)
 		h->fields.timestamp = span_of(buf, p, p + date - 1);
 	else if (pri < 8) {
@@ -325,5 +377,15 @@ void syslog_parse(const char *buf, size_t len, struct syslog_header *h) {
 	}
 	h->priority = pri & 7;
 	h->facility = pri >> 3;
-	h->text = tag_3164(buf, len, p + date, &h->fields);
+	size_t at = p + date;
+	h->text = tag_3164(buf, len, at, &h->fields);
+	/* Only where the first word is no tag can it be a hostname before one. */
+	size_t tag = date > 0 && h->text == at ? hostname_3164(buf, len, at) : 0;
+	if (tag > 0) {
+		size_t text = tag_3164(buf, len, tag, &h->fields);
+		if (text != tag) {
+			h->fields.hostname = span_of(buf, at, tag - 1);
+			h->text = text;
+		}
+	}
 }

@@ -19,9 +19,12 @@
  *   the sd-daemon convention "<N>": priority only, the rest verbatim, no
  *   identifier and no facility. So "<4>disk: full" stays "disk: full".
  * - Otherwise RFC 3164 as journald reads it: priority and facility, the date
- *   "Mmm dd hh:mm:ss " skipped (no hostname is looked for: local sockets carry
- *   none), then an identifier if the next whitespace-free token ends in ':',
- *   "TAG:" or "TAG[PID]:", and one blank after it.
+ *   "Mmm dd hh:mm:ss " (month in any case; for PRI 8 and above an RFC 3339
+ *   timestamp too, as relays write it), then an identifier if the next
+ *   whitespace-free token ends in ':', "TAG:" or "TAG[PID]:", and one blank
+ *   after it. One addition: right after a date, "HOSTNAME TAG:" (a first
+ *   word that neither ends in ':' nor holds '[', one space, then a tag) is a
+ *   hostname and a tag, as relays and daemons send them.
  */
 
 /* Bytes of the caller's buffer; len 0 (and p NULL) when absent. */
@@ -35,7 +38,7 @@ struct syslog_fields {
 	struct span ident;     /* RFC 3164 TAG, RFC 5424 APP-NAME */
 	struct span pid;       /* claimed process id: digits only, else absent */
 	struct span timestamp; /* RFC 3164 "Mmm dd hh:mm:ss", RFC 5424 TIMESTAMP */
-	struct span hostname;  /* RFC 5424 HOSTNAME */
+	struct span hostname;  /* RFC 5424 HOSTNAME, RFC 3164 HOSTNAME before a tag */
 	struct span msgid;     /* RFC 5424 MSGID */
 	struct span sd;        /* RFC 5424 STRUCTURED-DATA, verbatim ("[id k=\"v\"]...") */
 };
@@ -56,6 +59,37 @@ struct syslog_header {
  * NUL-terminated and may hold any bytes.
  */
 void syslog_parse(const char *buf, size_t len, struct syslog_header *h);
+
+/*
+ * The length of buf[0..len) without its trailing blanks (' ', '\t', '\n',
+ * '\r'), never below from: how journald ends a syslog message's text.
+ * Inline: the stream framing asks for every line with a header.
+ */
+static inline size_t syslog_trim(const char *buf, size_t from, size_t len) {
+	/* The first test alone turns away all but control characters and blanks. */
+	while (len > from && (unsigned char)buf[len - 1] <= ' ' &&
+	       (buf[len - 1] == ' ' || buf[len - 1] == '\t' || buf[len - 1] == '\n' ||
+		buf[len - 1] == '\r'))
+		len--;
+	return len;
+}
+
+/*
+ * A whole message as journald reads one: with a "<PRI>" (or "<N>"), its
+ * trailing blanks are dropped first, then the header is read; without one it
+ * is text as it is. Returns the message's length without those blanks.
+ * Inline, like syslog_trim(): the header path's cost is counted per line.
+ */
+static inline size_t syslog_parse_message(const char *buf, size_t len, struct syslog_header *h) {
+	syslog_parse(buf, len, h);
+	if (h->priority < 0)
+		return len;
+	/* Blanks cannot reach into "<PRI>": the priority stays, the rest is read again. */
+	size_t n = syslog_trim(buf, 0, len);
+	if (n < len)
+		syslog_parse(buf, n, h);
+	return n;
+}
 
 /*
  * Length of a valid "<PRI>" at buf (PRI 0..191, no leading zero), setting

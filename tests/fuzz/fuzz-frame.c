@@ -6,9 +6,10 @@
  * last. Checks that no byte is lost, added or changed, that every entry obeys
  * line_max and the "<N>" rules, that a full window always yields an entry (or
  * the server would stop reading a producer), and that how the bytes were cut
- * into chunks never changes the entries. In syslog mode also that NUL and
- * octet counting frame as documented and that each entry's header is what
- * syslog_parse() reads from it.
+ * into chunks never changes the entries. In syslog mode also that NUL,
+ * "\r\n" and octet counting frame as documented, that a whole line with a
+ * header loses its trailing blanks and nothing else does, and that each
+ * entry's header is what syslog_parse() reads from it.
  *
  * Input: byte 0 picks the mode (its top bit: syslog) and line_max, byte 1
  * seeds the chunk sizes, the rest is what the producer wrote.
@@ -137,10 +138,29 @@ static void check_syslog_entry(const uint8_t *in, size_t in_len, size_t at, cons
 	if (!counted) {
 		/* A line: no terminator inside, and the one it ended with is the right one. */
 		CHECK(memchr(text, '\n', f->len) == NULL && memchr(text, 0, f->len) == NULL);
+		size_t end =
+			f->consumed - (f->brk == FRAME_BREAK_NONE || f->brk == FRAME_BREAK_NUL);
 		if (f->brk == FRAME_BREAK_NONE)
-			CHECK(text[f->len] == '\n' && f->start + f->len + 1 == f->consumed);
+			CHECK(e[end] == '\n');
 		if (f->brk == FRAME_BREAK_NUL)
-			CHECK(text[f->len] == 0 && f->start + f->len + 1 == f->consumed);
+			CHECK(e[end] == 0);
+		if (f->brk == FRAME_BREAK_LINE_MAX)
+			CHECK(f->start + f->len == end);
+		/*
+		 * Between the text and its end: nothing, a CR before a '\n', or (a
+		 * whole line with a header) the trailing blanks, and all of them.
+		 */
+		const uint8_t *gap = e + f->start + f->len;
+		size_t gn = end - f->start - f->len;
+		if (f->priority >= 0 && f->brk != FRAME_BREAK_LINE_MAX) {
+			for (size_t i = 0; i < gn; i++)
+				CHECK(gap[i] == ' ' || gap[i] == '\t' || gap[i] == '\r');
+			CHECK(f->len == 0 ||
+			      !(text[f->len - 1] == ' ' || text[f->len - 1] == '\t' ||
+				text[f->len - 1] == '\r'));
+		} else {
+			CHECK(gn == 0 || (gn == 1 && gap[0] == '\r' && f->brk == FRAME_BREAK_NONE));
+		}
 	} else {
 		CHECK(f->brk != FRAME_BREAK_NUL);
 		CHECK(f->start + f->len == f->consumed);

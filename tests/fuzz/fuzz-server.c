@@ -303,7 +303,8 @@ static void check_packets(enum mode mode, const uint8_t *in, const size_t *ends,
 			struct syslog_header h;
 			n -= n > 0 && t[n - 1] == '\0';
 			n -= n > 0 && t[n - 1] == '\n';
-			syslog_parse(t, n, &h);
+			n -= n > 0 && t[n - 1] == '\r';
+			n = syslog_parse_message(t, n, &h);
 			int prio = h.priority >= 0 ? h.priority : DEFAULT_PRIORITY;
 			expect(i++, t + h.text, n - h.text, prio, NULL);
 		} else if (n > 0) { /* an empty record is nothing to write */

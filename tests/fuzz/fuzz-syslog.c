@@ -4,8 +4,9 @@
  * nothing outside the message (ASan), that every span lies in the header,
  * before the text and in order, that the values are in range, that "<PRI>"
  * is read exactly as a plain reading of RFC 5424's rule reads it, that the
- * meanings of today stay (no '<': all text; "<N>" alone: priority only), and
- * that the result depends on the bytes alone.
+ * meanings of today stay (no '<': all text; "<N>" alone: priority only), that
+ * an RFC 3164 hostname sits between a date and a tag, that syslog_trim()
+ * drops blanks only, and that the result depends on the bytes alone.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -75,9 +76,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		} else {
 			CHECK(h.facility == pri >> 3);
 		}
-		if (f->hostname.len > 0 || f->msgid.len > 0 || f->sd.len > 0)
-			CHECK(size > pl + 1 && buf[pl] == '1' && buf[pl + 1] == ' ');
+		bool v5424 = size > pl + 1 && buf[pl] == '1' && buf[pl + 1] == ' ';
+		if (f->msgid.len > 0 || f->sd.len > 0)
+			CHECK(v5424);
+		/* An RFC 3164 hostname: between a date and a tag, never a tag itself. */
+		if (f->hostname.len > 0 && !v5424) {
+			CHECK(f->timestamp.len > 0 && f->ident.len > 0);
+			CHECK(f->timestamp.p < f->hostname.p && f->hostname.p < f->ident.p);
+			CHECK(memchr(f->hostname.p, '[', f->hostname.len) == NULL);
+			CHECK(memchr(f->hostname.p, ' ', f->hostname.len) == NULL);
+			CHECK(f->hostname.p[f->hostname.len - 1] != ':');
+		}
 	}
+
+	/* A whole message: trimmed if it has a header, then read as that many bytes. */
+	struct syslog_header t, t2;
+	size_t n = syslog_parse_message(buf, size, &t);
+	CHECK(n <= size && (t.priority >= 0 || n == size));
+	CHECK(t.priority == h.priority && t.text <= n);
+	syslog_parse(buf, n, &t2);
+	CHECK(memcmp(&t, &t2, sizeof(t)) == 0);
+	for (size_t i = n; i < size; i++)
+		CHECK(buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r');
+
+	/* Trimming keeps the text's start and drops only blanks. */
+	size_t end = syslog_trim(buf, h.text, size);
+	CHECK(end >= h.text && end <= size);
+	for (size_t i = end; i < size; i++)
+		CHECK(buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r');
+	CHECK(end == h.text || !(buf[end - 1] == ' ' || buf[end - 1] == '\t' ||
+				 buf[end - 1] == '\n' || buf[end - 1] == '\r'));
 
 	/* The same bytes, the same answer. */
 	syslog_parse(buf, size, &again);

@@ -99,7 +99,8 @@ ct_boot() {
 	: >"$ct_dir/root/etc/machine-id"
 	# Services of the host image that have nothing to do with this test.
 	for u in postgresql.service postgresql@.service cron.service ssh.service docker.service \
-		containerd.service exim4.service nginx.service redis-server.service memcached.service; do
+		containerd.service exim4.service nginx.service redis-server.service memcached.service \
+		syslog-ng.service rsyslog.service; do
 		ln -sf /dev/null "$ct_dir/root/etc/systemd/system/$u"
 	done
 

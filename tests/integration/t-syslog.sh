@@ -67,6 +67,71 @@ closelog();
 	check "$tag-pl$kind" "from perl $kind" 2 18
 done
 
+# "\r\n" ends a message on both sockets: no CR is stored, no entry is a blob.
+crlf='<2>Oct 11 22:14:15 myhostname %s[1234]: message 0\r\n'
+ct_sh "printf '$crlf' $tag-crs | socat -u - UNIX-CONNECT:/run/mpsr.sock" || fail "CRLF, stream"
+ct_sh "printf '$crlf' $tag-crd | socat -u - UNIX-SENDTO:/run/mpsr.dgram" || fail "CRLF, datagram"
+for id in "$tag-crs" "$tag-crd"; do
+	check "$id" "message 0" 2 0
+	entry=$(ct journalctl -q -u mpsr SYSLOG_IDENTIFIER="$id" -o export)
+	printf '%s\n' "$entry" | grep -qx 'SYSLOG_HOSTNAME=myhostname' || fail "$id: no SYSLOG_HOSTNAME=myhostname"
+	printf '%s\n' "$entry" | grep -qx 'SYSLOG_PID=1234' || fail "$id: no SYSLOG_PID=1234"
+	[ "$(ct journalctl -q -u mpsr SYSLOG_IDENTIFIER="$id" -o cat)" = "message 0" ] || fail "$id: journalctl shows no plain text"
+done
+
+# Where journald is odd, mpsr's decisions (mpsr(7)): <192> and <01> are text,
+# an empty tag is none, a NUL inside a datagram is kept, kern has
+# SYSLOG_FACILITY=0, a pid that is no number stays in the identifier, tag[]
+# claims no pid. (Their own tag: the raw headers here are meant.)
+odd=od$$
+ct /usr/bin/python3 -c '
+import socket, sys
+t = sys.argv[1].encode()
+for m in [b"<192>" + t + b"o1: x", b"<01>" + t + b"o2: x", b"<13>: " + t + b"o3",
+          b"<13>" + t + b"o4: a\0b", b"<4>Nov 25 19:17:04 " + t + b"o5: x",
+          b"<13>" + t + b"o6[abc]: x", b"<13>" + t + b"o7[]: x"]:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.sendto(m, "/run/mpsr.dgram")
+    s.close()
+' "$odd" || fail "odd cases"
+for i in $(seq 50); do
+	n=$(ct journalctl -q -u mpsr MPSR_TRANSPORT=datagram -o json --all | grep -c "${odd}o")
+	[ "$n" -ge 7 ] && break
+	sleep 0.2
+done
+[ "$n" = 7 ] || fail "odd cases: $n entries, want 7"
+ct journalctl -q -u mpsr MPSR_TRANSPORT=datagram -o json --all | /usr/bin/python3 -c '
+import json, sys
+t = sys.argv[1]
+want = {
+    "<192>%so1: x" % t: {"PRIORITY": "6", "SYSLOG_FACILITY": None},
+    "<01>%so2: x" % t: {"PRIORITY": "6", "SYSLOG_FACILITY": None},
+    ": %so3" % t: {"PRIORITY": "5", "SYSLOG_FACILITY": "1", "SYSLOG_IDENTIFIER": "python3"},
+}
+got = {}
+for line in sys.stdin:
+    e = json.loads(line)
+    m = e.get("MESSAGE")
+    if isinstance(m, list):
+        m = bytes(m).decode("latin-1")
+    if isinstance(m, str) and t in m or t in str(e.get("SYSLOG_IDENTIFIER")):
+        got[e.get("SYSLOG_IDENTIFIER")] = e
+        got[m] = e
+def check(e, fields, what):
+    bad = {k: (e.get(k), v) for k, v in fields.items() if e.get(k) != v}
+    if bad:
+        sys.exit("%s: %s" % (what, bad))
+for m, fields in want.items():
+    if m not in got:
+        sys.exit("no entry with MESSAGE %r" % m)
+    check(got[m], fields, m)
+check(got.get(t + "o4", {}), {"MESSAGE": list(b"a\0b")}, "NUL")
+check(got.get(t + "o5", {}), {"PRIORITY": "4", "SYSLOG_FACILITY": "0"}, "kern")
+check(got.get(t + "o6[abc]", {}), {"MESSAGE": "x"}, "pid that is no number")
+e = got.get(t + "o7", {})
+check(e, {"MESSAGE": "x", "SYSLOG_PID": e.get("MPSR_PID")}, "tag[]")
+' "$odd" || fail "odd cases differ"
+
 # None of them left a raw header or a NUL in any entry of this case.
 raw=$(ct journalctl -q -u mpsr -o json --output-fields=MESSAGE | grep -F "$tag" | grep -cE '"MESSAGE":"<[0-9]|"MESSAGE":\[')
 [ "$raw" = 0 ] || fail "$raw entries with a raw header or binary bytes"
@@ -80,4 +145,4 @@ entry=$(ct journalctl -q -u mpsr MPSR_UNIT="$unit.service" -o export)
 printf '%s\n' "$entry" | grep -qx 'SYSLOG_PID=999' || fail "the claimed pid is not SYSLOG_PID"
 printf '%s\n' "$entry" | grep -qx 'MPSR_PID=999' && fail "MPSR_PID took the claimed pid"
 printf '%s\n' "$entry" | grep -qx 'MPSR_COMM=socat' || fail "MPSR_COMM is not the kernel's producer"
-echo "logger (3164, datagram, 5424, octet counting), python and perl (stream, datagram): as sent"
+echo "logger (3164, datagram, 5424, octet counting), python and perl (stream, datagram), CRLF, the odd cases: as sent"

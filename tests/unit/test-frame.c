@@ -395,3 +395,35 @@ Test(frame_syslog, no_prefix_reads_no_header) {
 	cr_assert_eq(o.n, 1);
 	expect_sl(&o, 0, "<13>app: x", -1, -1, "", "", FRAME_BREAK_NUL);
 }
+
+Test(frame_syslog, crlf_ends_a_line) {
+	struct out o;
+	FEED_SYSLOG(&o, 100, "<2>Oct 11 22:14:15 myhostname sshd[1234]: message 0\r\n", "plain\r\n",
+		    "a\rb\n", "\r\n");
+	cr_assert_eq(o.n, 4);
+	expect_sl(&o, 0, "message 0", 2, 0, "sshd", "1234", FRAME_BREAK_NONE);
+	expect_sl(&o, 1, "plain", -1, -1, "", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 2, "a\rb", -1, -1, "", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 3, "", -1, -1, "", "", FRAME_BREAK_NONE);
+}
+
+Test(frame_syslog, trailing_blanks_of_a_syslog_line_go) {
+	struct out o;
+	FEED_SYSLOG(&o, 100, "<5>Trailing spaces \t \n", "<13>app: x  ~", "plain  \n",
+		    "12 <13>app: x  ");
+	cr_assert_eq(o.n, 4);
+	expect_sl(&o, 0, "Trailing spaces", 5, -1, "", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 1, "x", 5, 1, "app", "", FRAME_BREAK_NUL);
+	/* Text without a header is kept as written; a count says exactly which bytes. */
+	expect_sl(&o, 2, "plain  ", -1, -1, "", "", FRAME_BREAK_NONE);
+	expect_sl(&o, 3, "x  ", 5, 1, "app", "", FRAME_BREAK_NONE);
+}
+
+Test(frame_syslog, trailing_blanks_of_a_split_line_go_at_its_end_only) {
+	struct out o;
+	FEED_SYSLOG(&o, 10, "<13>app: 01234567  9 \n");
+	cr_assert_eq(o.n, 3);
+	expect_sl(&o, 0, "0", 5, 1, "app", "", FRAME_BREAK_LINE_MAX);
+	expect_sl(&o, 1, "1234567  9", 5, 1, "app", "", FRAME_BREAK_LINE_MAX);
+	expect_sl(&o, 2, "", 5, 1, "app", "", FRAME_BREAK_NONE);
+}

@@ -123,3 +123,18 @@ Test(records, a_refused_record_stays_queued, .init = records_setup, .fini = tear
 	cr_assert_eq(queued(), 1);
 	cr_assert_eq(r.stats.journal_errors, 1);
 }
+
+Test(datagrams, crlf_and_trailing_blanks_of_a_syslog_message_go, .init = dgram_setup,
+     .fini = teardown) {
+	send_packet("<2>Oct 11 22:14:15 myhostname sshd[1234]: message 0\r\n");
+	send_packet("<5>Trailing spaces \t \n");
+	send_packet("plain  \r\n");
+	send_packet("<13>app: x\r\n");
+	cr_assert_eq(packet_read_datagrams(sv[0], &r, 64), READ_MORE);
+	cr_assert_eq(W.n, 4);
+	cr_assert_str_eq(W.text[0], "message 0");
+	cr_assert_str_eq(W.text[1], "Trailing spaces");
+	/* Text without a header keeps its blanks; only the line ending goes. */
+	cr_assert_str_eq(W.text[2], "plain  ");
+	cr_assert_str_eq(W.text[3], "x");
+}

@@ -15,6 +15,7 @@
  *   Unix socket it tries a datagram socket first and falls back to a stream.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "syslog-header.h"
@@ -87,8 +88,8 @@ Test(syslog, pri_above_7_without_header_keeps_text) {
 }
 
 Test(syslog, invalid_pri_stays_text) {
-	static const char *const bad[] = {"<999>x", "<192>x", "<00>x", "<013>x", "<1234>x",
-					  "<>x",    "<a>x",   "<3",    "<",      "<-1>x"};
+	static const char *const bad[] = {"<999>x", "<192>x", "<00>x", "<01>x", "<013>x", "<1234>x",
+					  "<>x",    "<a>x",   "<3",    "<",     "<-1>x"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		check(bad[i], (struct want){-1, -1, .text = bad[i]});
@@ -134,11 +135,15 @@ Test(syslog, date_must_be_whole_with_a_real_month) {
 	check("<4>Nov 25 19:17 app: m", (struct want){4, -1, .text = "Nov 25 19:17 app: m"});
 }
 
-/* RFC 3164 section 5.4. Their hostnames are not looked for, as journald does not. */
+/*
+ * RFC 3164 section 5.4. A hostname is read only where a tag follows it (the
+ * first); the others stay text, as journald reads them.
+ */
 Test(syslog, rfc3164_examples) {
 	check("<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
-	      (struct want){2, 4, .timestamp = "Oct 11 22:14:15",
-			    .text = "mymachine su: 'su root' failed for lonvick on /dev/pts/8"});
+	      (struct want){2, 4, .ident = "su", .timestamp = "Oct 11 22:14:15",
+			    .hostname = "mymachine",
+			    .text = "'su root' failed for lonvick on /dev/pts/8"});
 	check("<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!",
 	      (struct want){5, 1, .timestamp = "Feb  5 17:32:18",
 			    .text = "10.0.0.99 Use the BFG!"});
@@ -239,4 +244,158 @@ Test(syslog, stays_inside_len_and_reads_any_byte) {
 	cr_assert_eq(h.text, 4);
 	syslog_parse("<13", 3, &h);
 	cr_assert_eq(h.priority, -1);
+}
+
+/* ---- hostnames, as relays and daemons send them ---- */
+
+Test(syslog, nginx_error_log_and_access_log) {
+	/* ngx_syslog_add_header(): "<PRI>Mmm dd hh:mm:ss HOST TAG: ", no pid. */
+	check("<187>Dec  3 09:26:02 web1 nginx: 2026/12/03 09:26:02 [error] 7#7: *1 open() failed",
+	      (struct want){3, 23, .ident = "nginx", .timestamp = "Dec  3 09:26:02",
+			    .hostname = "web1",
+			    .text = "2026/12/03 09:26:02 [error] 7#7: *1 open() failed"});
+	check("<190>Dec  3 09:26:02 web1 web: 127.0.0.1 - - [03/Dec/2026:09:26:02 +0000] \"GET /\"",
+	      (struct want){6, 23, .ident = "web", .timestamp = "Dec  3 09:26:02",
+			    .hostname = "web1",
+			    .text = "127.0.0.1 - - [03/Dec/2026:09:26:02 +0000] \"GET /\""});
+	/* nohostname: the reading journald gives it, unchanged. */
+	check("<190>Dec  3 09:26:02 web: 127.0.0.1 - -",
+	      (struct want){6, 23, .ident = "web", .timestamp = "Dec  3 09:26:02",
+			    .text = "127.0.0.1 - -"});
+}
+
+Test(syslog, relays_forward_the_hostname_tag_and_pid) {
+	/* rsyslog's RSYSLOG_TraditionalForwardFormat, syslog-ng's default template. */
+	check("<30>Dec  3 09:26:02 vm sshd[382]: Accepted key",
+	      (struct want){6, 3, .ident = "sshd", .pid = "382", .timestamp = "Dec  3 09:26:02",
+			    .hostname = "vm", .text = "Accepted key"});
+	check("<13>Dec  3 09:26:02 10.0.0.7 app: x",
+	      (struct want){5, 1, .ident = "app", .timestamp = "Dec  3 09:26:02",
+			    .hostname = "10.0.0.7", .text = "x"});
+	check("<13>Dec  3 09:26:02 fe80::1 app[1]: x",
+	      (struct want){5, 1, .ident = "app", .pid = "1", .timestamp = "Dec  3 09:26:02",
+			    .hostname = "fe80::1", .text = "x"});
+}
+
+Test(syslog, a_local_clients_tag_is_never_a_hostname) {
+	/* The first word ends in ':' or holds '[': it is the tag, whatever follows. */
+	check("<13>Nov 25 19:17:04 myapp: error: disk full",
+	      (struct want){5, 1, .ident = "myapp", .timestamp = "Nov 25 19:17:04",
+			    .text = "error: disk full"});
+	check("<13>Nov 25 19:17:04 myapp[12]: key: value",
+	      (struct want){5, 1, .ident = "myapp", .pid = "12", .timestamp = "Nov 25 19:17:04",
+			    .text = "key: value"});
+	check("<13>Nov 25 19:17:04 w[a] b: c",
+	      (struct want){5, 1, .timestamp = "Nov 25 19:17:04", .text = "w[a] b: c"});
+	/* No date, no hostname: only a relay's header has both. */
+	check("<13>host app: x", (struct want){5, 1, .text = "host app: x"});
+	/* The second word must be a tag right after one space. */
+	check("<13>Nov 25 19:17:04 host  app: x",
+	      (struct want){5, 1, .timestamp = "Nov 25 19:17:04", .text = "host  app: x"});
+	check("<13>Nov 25 19:17:04 host app x: y",
+	      (struct want){5, 1, .timestamp = "Nov 25 19:17:04", .text = "host app x: y"});
+	check("<13>Nov 25 19:17:04 host : y",
+	      (struct want){5, 1, .timestamp = "Nov 25 19:17:04", .text = "host : y"});
+	check("<13>Nov 25 19:17:04 host [1]: y",
+	      (struct want){5, 1, .timestamp = "Nov 25 19:17:04", .text = "host [1]: y"});
+}
+
+Test(syslog, rfc3339_date_as_relays_write_it) {
+	/* rsyslog's RSYSLOG_ForwardFormat, syslog-ng's ts_format(iso). */
+	check("<30>2026-12-03T09:26:02.123456+00:00 vm sshd[382]: Accepted key",
+	      (struct want){6, 3, .ident = "sshd", .pid = "382",
+			    .timestamp = "2026-12-03T09:26:02.123456+00:00", .hostname = "vm",
+			    .text = "Accepted key"});
+	/* From rsyslog's weird.parse1: a date, then text. */
+	check("<14>2010-08-30T23:00:05Z X4711 AAAA",
+	      (struct want){6, 1, .timestamp = "2010-08-30T23:00:05Z", .text = "X4711 AAAA"});
+	check("<14>2010-08-30T23:00:05Z", (struct want){6, 1, .text = "2010-08-30T23:00:05Z"});
+	/* After "<N>" an ISO time is the program's text, as it always was. */
+	check("<7>2006-11-10T10:43:21.156+02:00 bzorp openvpn[2499]: x",
+	      (struct want){7, -1, .text = "2006-11-10T10:43:21.156+02:00 bzorp openvpn[2499]: x"});
+}
+
+Test(syslog, hostname_at_most_255_bytes) {
+	char msg[400], host[257];
+
+	memset(host, 'h', 256);
+	host[256] = '\0';
+	snprintf(msg, sizeof(msg), "<13>Nov 25 19:17:04 %s app: x", host);
+	check(msg, (struct want){5, 1, .timestamp = "Nov 25 19:17:04", .text = msg + 20});
+	host[255] = '\0';
+	snprintf(msg, sizeof(msg), "<13>Nov 25 19:17:04 %s app: x", host);
+	check(msg, (struct want){5, 1, .ident = "app", .timestamp = "Nov 25 19:17:04",
+				 .hostname = host, .text = "x"});
+}
+
+/* ---- journald's readings, decided one by one (mpsr(7)) ---- */
+
+Test(syslog, month_in_any_case) {
+	/* A network switch, from syslog-ng's tests. */
+	check("<190>NOV 22 00:00:33 sw: x",
+	      (struct want){6, 23, .ident = "sw", .timestamp = "NOV 22 00:00:33", .text = "x"});
+	check("<4>nov 22 00:00:33 a: x",
+	      (struct want){4, 0, .ident = "a", .timestamp = "nov 22 00:00:33", .text = "x"});
+	check("<13>NOW 22 00:00:33 a: x", (struct want){5, 1, .text = "NOW 22 00:00:33 a: x"});
+}
+
+Test(syslog, empty_brackets_claim_no_pid) {
+	check("<13>tag[]: x", (struct want){5, 1, .ident = "tag", .text = "x"});
+	/* A pid that is no number stays part of the identifier. */
+	check("<13>prog[pid]: x", (struct want){5, 1, .ident = "prog[pid]", .text = "x"});
+}
+
+Test(syslog, trim_drops_trailing_blanks_down_to_from) {
+	cr_assert_eq(syslog_trim("<5>Trailing spaces \t \n\r", 3, 23), 18);
+	cr_assert_eq(syslog_trim("<5>   ", 3, 6), 3);
+	cr_assert_eq(syslog_trim("ab", 0, 2), 2);
+	cr_assert_eq(syslog_trim("", 0, 0), 0);
+}
+
+Test(syslog, the_twelve_months_and_nothing_else) {
+	static const char *const months[] = {"jan", "feb", "mar", "apr", "may", "jun",
+					     "jul", "aug", "sep", "oct", "nov", "dec"};
+	char msg[] = "<13>xxx 25 19:17:04 a: x";
+	struct syslog_header h;
+
+	for (int a = 0; a < 26 * 26 * 26; a++) {
+		char m[4] = {(char)('a' + a / 676), (char)('a' + a / 26 % 26),
+			     (char)('a' + a % 26)};
+		bool is = false;
+		for (size_t i = 0; i < 12; i++)
+			is = is || strcmp(m, months[i]) == 0;
+		/* Lower case, upper case, and mixed. */
+		for (int c = 0; c < 3; c++) {
+			for (int k = 0; k < 3; k++)
+				msg[4 + k] = (char)(c == 0 || (c == 2 && k > 0) ? m[k] : m[k] - 32);
+			syslog_parse(msg, sizeof(msg) - 1, &h);
+			cr_assert_eq(h.fields.timestamp.len > 0, is, "%.3s", msg + 4);
+		}
+	}
+}
+
+/* journald drops a message's trailing blanks before it reads the header; so does mpsr. */
+Test(syslog, a_message_is_trimmed_then_read) {
+	struct syslog_header h;
+	const char *m;
+
+	m = "<5>Trailing spaces \t \n";
+	cr_assert_eq(syslog_parse_message(m, strlen(m), &h), 18);
+	cr_assert_eq(h.priority, 5);
+	cr_assert_eq(h.text, 3);
+	/* Without its blank a date is no date: the text is the date, as journald has it. */
+	m = "<14>Aug 30 23:00:05 ";
+	cr_assert_eq(syslog_parse_message(m, strlen(m), &h), 19);
+	cr_assert_eq(h.fields.timestamp.len, 0);
+	cr_assert_eq(h.text, 4);
+	/* A tab after an RFC 5424 header no longer breaks it. */
+	m = "<14>1 - - app - - -\t";
+	cr_assert_eq(syslog_parse_message(m, strlen(m), &h), 19);
+	span_is("identifier", h.fields.ident, "app");
+	cr_assert_eq(h.text, 19);
+	/* Text without a header keeps its blanks. */
+	m = "plain \t";
+	cr_assert_eq(syslog_parse_message(m, strlen(m), &h), 7);
+	m = "<999>x ";
+	cr_assert_eq(syslog_parse_message(m, strlen(m), &h), 7);
 }
