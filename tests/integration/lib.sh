@@ -94,6 +94,7 @@ ct_boot() {
 		install -m 0755 "$MPSR_BUILD/bench/mpsr-load" "$ct_dir/root/usr/local/bin/mpsr-load" || return 1
 		install -D -m 0755 "$ct_lib_dir/many-conns" "$ct_dir/root$CT_TOOLS/many-conns" || return 1
 		install -D -m 0755 "$ct_lib_dir/unfinished-lines" "$ct_dir/root$CT_TOOLS/unfinished-lines" || return 1
+		install -D -m 0755 "$ct_lib_dir/chaos-lines" "$ct_dir/root$CT_TOOLS/chaos-lines" || return 1
 	fi
 	# A fresh machine id, so the container's journal is its own.
 	: >"$ct_dir/root/etc/machine-id"
