@@ -42,7 +42,7 @@ rb_load_wait() {
 rb_sent() {
 	ct cat "/run/$1.out" | sed -n 's/^producer p=\([0-9]*\) sent=\([0-9]*\)$/\1 \2/p' |
 		sort -n | awk '$1 != NR - 1 { gap = 1 } { printf "%s%s", (NR > 1 ? "," : ""), $2 }
-			END { print ""; exit gap }'
+			END { print ""; exit gap || NR == 0 }'
 }
 # rb_sum LIST: the sum of rb_sent's numbers.
 rb_sum() {
