@@ -1,270 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "loop.h"
-#include "protocol.h"
+#include "options.h"
 #include "server.h"
+#include "sockets.h"
+#include "status.h"
 
-#define TICK_USEC         1000000 /* STATUS= and housekeeping, once a second */
-#define JOURNALD_LINE_MAX (48 * 1024)
-#define RETRY_USEC        1000    /* first wait after journald refused an entry */
-#define WAIT_REPORT_USEC  1000000 /* journald kept us waiting this long: say so in STATUS= */
-#define STOP_TIMEOUT_USEC (60ull * 1000000)
-#define UNFINISHED_MAX    (64u << 20) /* bytes of unfinished lines kept, for all producers */
-
-struct options {
-	const char *listen_path[8];
-	unsigned n_listen;
-	size_t line_max;
-	int priority;
-	unsigned max_connections;
-	unsigned exit_idle;
-	uint64_t stop_timeout_usec;
-	bool fd_store;
-	bool stream_transport;
-	size_t unfinished_max;
-};
+#define RETRY_USEC 1000 /* first wait after journald refused an entry */
 
 struct daemon {
 	struct options opt;
 	struct loop *loop;
 	struct server *server;
+	struct status status;
 	int signal_fd;
 	bool stop;
 	bool restarting; /* the stop is a restart's: the service manager keeps the fd store */
-	uint64_t watchdog_usec; /* ping period, 0 when no watchdog is set */
-	uint64_t next_tick, next_ping, idle_since;
-	int listeners;
+	uint64_t idle_since;
 };
-
-static void help(void) {
-	printf("Usage: mpsrd [OPTIONS]\n\n"
-	       "Relays lines written to its sockets into the systemd journal.\n\n"
-	       "  -h --help                 Show this help\n"
-	       "     --version              Show the version\n"
-	       "  -l --listen=PATH          Bind a stream socket at PATH when not "
-	       "socket-activated\n"
-	       "     --line-max=BYTES       Split longer lines (default 49152)\n"
-	       "  -p --priority=N           Priority of lines without <N> prefix (default 6)\n"
-	       "     --max-connections=N    Pause accepting at N producers (default 16384)\n"
-	       "     --exit-idle=SECONDS    Exit after SECONDS without producers (default 0: "
-	       "never)\n"
-	       "     --stop-timeout=SECONDS At stop, wait this long at most for journald to\n"
-	       "                            take what producers sent (default 60)\n"
-	       "     --fd-store             Keep connections in systemd's fd store across "
-	       "restarts\n"
-	       "     --unfinished-max=BYTES With --fd-store: unfinished lines kept across\n"
-	       "                            restarts and crashes, for all producers; beyond,\n"
-	       "                            one is written as it stands (default 67108864)\n"
-	       "     --transport=native|stream\n"
-	       "                            How stream producers' lines reach journald: one\n"
-	       "                            entry with the producer's fields each (native, the\n"
-	       "                            default), or journald's stdout stream (faster;\n"
-	       "                            identifier and priority only, see mpsrd(8))\n"
-	       "\nSee mpsrd(8).\n");
-}
-
-static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
-		      unsigned long long *ret) {
-	char *end;
-
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-/* Returns <0 on error, 0 to exit successfully, >0 to run. */
-static int parse_argv(int argc, char *argv[], struct options *o) {
-	enum {
-		ARG_VERSION = 0x100,
-		ARG_LINE_MAX,
-		ARG_MAX_CONN,
-		ARG_EXIT_IDLE,
-		ARG_STOP_TIMEOUT,
-		ARG_FD_STORE,
-		ARG_TRANSPORT,
-		ARG_UNFINISHED_MAX
-	};
-	static const struct option options[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, ARG_VERSION},
-		{"listen", required_argument, NULL, 'l'},
-		{"line-max", required_argument, NULL, ARG_LINE_MAX},
-		{"priority", required_argument, NULL, 'p'},
-		{"max-connections", required_argument, NULL, ARG_MAX_CONN},
-		{"exit-idle", required_argument, NULL, ARG_EXIT_IDLE},
-		{"stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT},
-		{"fd-store", no_argument, NULL, ARG_FD_STORE},
-		{"transport", required_argument, NULL, ARG_TRANSPORT},
-		{"unfinished-max", required_argument, NULL, ARG_UNFINISHED_MAX},
-		{0},
-	};
-	unsigned long long v;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "hl:p:", options, NULL)) >= 0) {
-		switch (c) {
-		case 'h': help(); return 0;
-		case ARG_VERSION: printf("mpsrd %s\n", MPSR_VERSION); return 0;
-		case 'l':
-			if (o->n_listen == ARRAY_SIZE(o->listen_path))
-				return log_error("too many --listen options"), -EINVAL;
-			o->listen_path[o->n_listen++] = optarg;
-			break;
-		case ARG_LINE_MAX:
-			if (parse_uint(optarg, 64, 16u << 20, &v) < 0)
-				return log_error("--line-max takes 64 to 16777216 bytes: %s",
-						 optarg),
-				       -EINVAL;
-			o->line_max = (size_t)v;
-			break;
-		case 'p':
-			if (parse_uint(optarg, 0, 7, &v) < 0)
-				return log_error("--priority takes 0 to 7: %s", optarg), -EINVAL;
-			o->priority = (int)v;
-			break;
-		case ARG_MAX_CONN:
-			if (parse_uint(optarg, 1, 1u << 20, &v) < 0)
-				return log_error("bad --max-connections: %s", optarg), -EINVAL;
-			o->max_connections = (unsigned)v;
-			break;
-		case ARG_EXIT_IDLE:
-			if (parse_uint(optarg, 0, UINT_MAX, &v) < 0)
-				return log_error("bad --exit-idle: %s", optarg), -EINVAL;
-			o->exit_idle = (unsigned)v;
-			break;
-		case ARG_STOP_TIMEOUT:
-			if (parse_uint(optarg, 0, 86400, &v) < 0)
-				return log_error("--stop-timeout takes 0 to 86400 seconds: %s",
-						 optarg),
-				       -EINVAL;
-			o->stop_timeout_usec = v * 1000000;
-			break;
-		case ARG_FD_STORE: o->fd_store = true; break;
-		case ARG_UNFINISHED_MAX:
-			if (parse_uint(optarg, 0, 1ULL << 40, &v) < 0)
-				return log_error("--unfinished-max takes 0 to 2^40 bytes: %s",
-						 optarg),
-				       -EINVAL;
-			o->unfinished_max = (size_t)v;
-			break;
-		case ARG_TRANSPORT:
-			if (strcmp(optarg, "native") == 0)
-				o->stream_transport = false;
-			else if (strcmp(optarg, "stream") == 0)
-				o->stream_transport = true;
-			else
-				return log_error("--transport takes native or stream: %s", optarg),
-				       -EINVAL;
-			break;
-		default: return log_error("Try 'mpsrd --help' for more information."), -EINVAL;
-		}
-	}
-	if (optind < argc)
-		return log_error("unexpected argument: %s (try 'mpsrd --help')", argv[optind]),
-		       -EINVAL;
-	/*
-	 * journald cuts a stream line at its LineMax (48 KiB by default), "<N>"
-	 * and '\n' included: our pieces must stay below that, or a 3-byte rest of
-	 * each would become an entry of its own.
-	 */
-	if (o->stream_transport && o->line_max > JOURNALD_LINE_MAX - 4)
-		o->line_max = JOURNALD_LINE_MAX - 4;
-	return 1;
-}
-
-/* Binds a stream socket ourselves, for running by hand and in tests. */
-static int listen_path(const char *path) {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct stat st;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return log_error("socket path too long: %s", path), -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	/* Remove a stale socket, but never a file that is something else. */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
-	_cleanup_(closep) int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return log_errno(-errno, "socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return log_errno(-errno, "cannot bind %s", path);
-	if (chmod(path, 0666) < 0 || listen(fd, SOMAXCONN) < 0)
-		return log_errno(-errno, "cannot listen on %s", path);
-	return take_fd(&fd);
-}
-
-/* Takes the sockets systemd passed, and the connections it kept for us. */
-static int take_sockets(struct daemon *d) {
-	char **names = NULL;
-	int n = sd_listen_fds_with_names(1, &names);
-
-	if (n < 0)
-		return log_errno(n, "sd_listen_fds");
-	for (int i = 0; i < n; i++) {
-		int fd = SD_LISTEN_FDS_START + i;
-		const char *name = names && names[i] ? names[i] : "";
-		int r;
-
-		if (server_is_kept(name)) {
-			r = server_take_kept(d->server, fd, name);
-			if (r < 0) {
-				log_warning_errno(r, "dropping stored fd %s", name);
-				close(fd);
-			}
-		} else if (sd_is_socket(fd, AF_UNIX, 0, -1) > 0) {
-			r = server_add_listener(d->server, fd);
-			if (r < 0)
-				return log_errno(r, "cannot serve passed socket %d (%s)", fd, name);
-			d->listeners++;
-		} else {
-			log_warning("ignoring passed fd %d (%s): not a Unix socket", fd, name);
-			close(fd);
-		}
-	}
-	for (int i = 0; names && i < n; i++)
-		free(names[i]);
-	free(names);
-	/* Before serving anyone: new connections go into the holder made here. */
-	int kept = server_restore(d->server);
-	if (kept < 0)
-		return log_errno(kept, "cannot take back the kept connections");
-	if (kept > 0)
-		log_info("took back %d connections", kept);
-
-	for (unsigned i = 0; i < d->opt.n_listen; i++) {
-		int fd = listen_path(d->opt.listen_path[i]);
-		if (fd < 0)
-			return fd;
-		int r = server_add_listener(d->server, fd);
-		if (r < 0)
-			return log_errno(r, "cannot serve %s", d->opt.listen_path[i]);
-		d->listeners++;
-	}
-	if (d->listeners == 0)
-		return log_error("no socket to serve: start mpsr.socket, or pass --listen=PATH"),
-		       -EBADF;
-	return 0;
-}
 
 static int on_signal(int fd, short revents, void *data) {
 	struct daemon *d = data;
@@ -311,44 +74,12 @@ static void raise_nofile(void) {
 	}
 }
 
-static void report_status(struct daemon *d, const char *state) {
-	struct server_stats st;
-	char wait[64] = "";
-
-	server_stats(d->server, now_usec(), &st);
-	if (st.journal_wait_usec >= WAIT_REPORT_USEC)
-		snprintf(wait, sizeof(wait), "waiting for journald for %" PRIu64 " s; ",
-			 st.journal_wait_usec / 1000000);
-	char kept[64] = "";
-	if (st.unfinished > 0)
-		snprintf(kept, sizeof(kept), "; %" PRIu64 " bytes of unfinished lines kept",
-			 st.unfinished);
-	const struct relay_stats *rs = &st.relay;
-	sd_notifyf(0,
-		   "STATUS=%s%s%u producers; %" PRIu64 " messages, %" PRIu64
-		   " bytes relayed; %" PRIu64 " split, %" PRIu64 " unterminated, %" PRIu64
-		   " fields refused, %" PRIu64 " journal retries, %" PRIu64 " dropped%s",
-		   state, wait, st.connections, rs->messages, rs->bytes, rs->split,
-		   rs->unterminated, rs->refused_fields, rs->journal_errors, rs->dropped, kept);
-}
-
-/* The watchdog means "mpsrd is stuck": a writer waiting for journald is not. */
-static void ping_watchdog(struct daemon *d, uint64_t now) {
-	if (!d->watchdog_usec || now < d->next_ping)
-		return;
-	if (!server_alive(d->server, now, d->watchdog_usec / 2))
-		return;
-	sd_notify(0, "WATCHDOG=1");
-	d->next_ping = now + d->watchdog_usec / 2;
-}
-
 static void housekeeping(struct daemon *d, uint64_t now) {
-	ping_watchdog(d, now);
-	if (now < d->next_tick)
+	status_watchdog(&d->status, d->server, now);
+	if (!status_due(&d->status, now))
 		return;
-	d->next_tick = now + TICK_USEC;
 	server_tick(d->server, now);
-	report_status(d, "");
+	status_report(d->server, "");
 
 	struct server_stats st;
 	server_stats(d->server, now, &st);
@@ -366,10 +97,8 @@ static void housekeeping(struct daemon *d, uint64_t now) {
 }
 
 static int next_timeout_ms(const struct daemon *d, uint64_t now) {
-	uint64_t next = d->next_tick;
+	uint64_t next = status_next(&d->status);
 
-	if (d->watchdog_usec && d->next_ping < next)
-		next = d->next_ping;
 	if (d->stop && next > now + 100000)
 		next = now + 100000;
 	return next <= now ? 0 : (int)((next - now + 999) / 1000);
@@ -383,11 +112,9 @@ static bool wait_for_server(struct daemon *d, uint64_t until, const char *state)
 	uint64_t now;
 
 	while (server_busy(d->server) && (now = now_usec()) < until) {
-		ping_watchdog(d, now);
-		if (now >= d->next_tick) {
-			d->next_tick = now + TICK_USEC;
-			report_status(d, state);
-		}
+		status_watchdog(&d->status, d->server, now);
+		if (status_due(&d->status, now))
+			status_report(d->server, state);
 		if (loop_dispatch(d->loop, next_timeout_ms(d, now)) < 0)
 			return false;
 	}
@@ -417,7 +144,7 @@ static void stop(struct daemon *d) {
 			    " s; what it takes later may lack _SYSTEMD_UNIT=mpsr.service",
 			    d->opt.stop_timeout_usec / 1000000);
 	}
-	report_status(d, "Stopping; ");
+	status_report(d->server, "Stopping; ");
 }
 
 static int run(struct daemon *d) {
@@ -440,12 +167,11 @@ static int run(struct daemon *d) {
 		return log_errno(r, "cannot set up");
 	if ((r = setup_signals(d)) < 0)
 		return log_errno(r, "cannot set up signals");
-	if ((r = take_sockets(d)) < 0)
+	if ((r = sockets_take(d->server, d->opt.listen_path, d->opt.n_listen)) < 0)
 		return r;
-	if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0)
-		d->watchdog_usec = 0;
+	status_init(&d->status);
 
-	report_status(d, "");
+	status_report(d->server, "");
 	sd_notify(0, "READY=1");
 	while (!d->stop) {
 		uint64_t now = now_usec();
@@ -464,21 +190,12 @@ static int run(struct daemon *d) {
 }
 
 int main(int argc, char *argv[]) {
-	struct daemon d = {
-		.opt =
-			{
-				.line_max = MPSR_LINE_MAX_DEFAULT,
-				.priority = MPSR_PRIORITY_DEFAULT,
-				.max_connections = 16384,
-				.stop_timeout_usec = STOP_TIMEOUT_USEC,
-				.unfinished_max = UNFINISHED_MAX,
-			},
-		.signal_fd = -1,
-	};
+	struct daemon d = {.signal_fd = -1};
 	int r;
 
 	log_set_prefix("mpsrd");
-	r = parse_argv(argc, argv, &d.opt);
+	options_init(&d.opt);
+	r = options_parse(argc, argv, &d.opt);
 	if (r <= 0)
 		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 

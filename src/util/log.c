@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +11,15 @@
 
 #include "log.h"
 
-static const char *log_prefix; /* set once by main before anything logs */
-static int log_journal = -1;   /* -1 unknown; 1 when stderr is a journal stream */
+/*
+ * A line, "<N>" or prefix and '\n' included, is at most this long (longer
+ * text is cut). Within PIPE_BUF, so that even on a pipe one write(2) is atomic.
+ */
+#define LOG_LINE_MAX 2048
 
-void log_set_prefix(const char *name) {
-	log_prefix = name;
-}
+static const char *log_prefix; /* set once by main before anything logs */
+/* -1 unknown; 1 when stderr is a journal stream. Read by both of mpsrd's threads. */
+static atomic_int log_journal = -1;
 
 /* systemd sets $JOURNAL_STREAM to "DEV:INODE" of the stream it connected stderr to. */
 static int stderr_is_journal(void) {
@@ -28,21 +32,52 @@ static int stderr_is_journal(void) {
 	return st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
 }
 
+void log_set_prefix(const char *name) {
+	log_prefix = name;
+}
+
+/* Appends to line[*len..size), cutting what does not fit; *len stays below size. */
+static void append(char *line, size_t size, size_t *len, const char *fmt, ...) _printf_(4, 5);
+static void append(char *line, size_t size, size_t *len, const char *fmt, ...) {
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(line + *len, size - *len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*len += (size_t)n < size - *len ? (size_t)n : size - *len - 1;
+}
+
+/*
+ * The whole line is formatted first and written with one write(2): lines
+ * from mpsrd's two threads never interleave, and "<N>" stays with its text.
+ */
 static void log_vmsg(int priority, int error, const char *fmt, va_list ap) _printf_(3, 0);
 static void log_vmsg(int priority, int error, const char *fmt, va_list ap) {
-	char text[1024];
+	char line[LOG_LINE_MAX], ebuf[128];
+	size_t len = 0, size = sizeof(line) - 1; /* room kept for the '\n' */
+	/* The error's text goes after the message; a cut shortens the message, not it. */
+	const char *etext = error ? strerror_r(error < 0 ? -error : error, ebuf, sizeof(ebuf)) : "";
+	size_t elen = error ? strlen(etext) + 2 : 0;
 
-	vsnprintf(text, sizeof(text), fmt, ap);
-	if (log_journal < 0)
-		log_journal = stderr_is_journal();
-	if (log_journal)
-		fprintf(stderr, "<%d>", priority);
+	int journal = atomic_load(&log_journal);
+	if (journal < 0) {
+		journal = stderr_is_journal();
+		atomic_store(&log_journal, journal);
+	}
+	if (journal)
+		append(line, size, &len, "<%d>", priority);
 	else if (log_prefix)
-		fprintf(stderr, "%s: ", log_prefix);
-	if (error != 0)
-		fprintf(stderr, "%s: %s\n", text, strerror(error < 0 ? -error : error));
-	else
-		fprintf(stderr, "%s\n", text);
+		append(line, size, &len, "%s: ", log_prefix);
+	size_t room = size - len > elen ? size - len - elen : 1;
+	int n = vsnprintf(line + len, room, fmt, ap);
+	if (n > 0)
+		len += (size_t)n < room ? (size_t)n : room - 1;
+	if (error)
+		append(line, size, &len, ": %s", etext);
+	line[len++] = '\n';
+	while (write(STDERR_FILENO, line, len) < 0 && errno == EINTR)
+		;
 }
 
 int log_msg(int priority, int error, const char *fmt, ...) {

@@ -11,6 +11,8 @@
  * stream (systemd says so in $JOURNAL_STREAM), each line starts with "<N>",
  * which journald reads as its priority (SyslogLevelPrefix=); anywhere else (a
  * terminal, a file) the line is plain text with the program's name in front.
+ * Each line is written whole, with one write(2), so lines that threads log at
+ * once never interleave; a line is at most 2 KiB (a longer message is cut).
  *
  * Each helper keeps errno intact and returns -abs(error) when given one, so a
  * caller can write `return log_errno(r, "...")`.

@@ -94,6 +94,7 @@ ct_boot() {
 		install -m 0755 "$MPSR_BUILD/bench/mpsr-load" "$ct_dir/root/usr/local/bin/mpsr-load" || return 1
 		install -D -m 0755 "$ct_lib_dir/many-conns" "$ct_dir/root$CT_TOOLS/many-conns" || return 1
 		install -D -m 0755 "$ct_lib_dir/unfinished-lines" "$ct_dir/root$CT_TOOLS/unfinished-lines" || return 1
+		install -D -m 0755 "$ct_lib_dir/chaos-lines" "$ct_dir/root$CT_TOOLS/chaos-lines" || return 1
 	fi
 	# A fresh machine id, so the container's journal is its own.
 	: >"$ct_dir/root/etc/machine-id"
@@ -156,32 +157,42 @@ ct_wait_grep() {
 	echo "$n"
 }
 
-# ct_ids [--dups=N] TAG P M MATCH...: counts the lines of mpsr-load or
-# many-conns ("TAG p=<producer> s=<seq> ...", 100 bytes) among the entries of
-# `journalctl MATCH...`, against P producers x M messages, with count-ids.
-# Prints its summary and succeeds only if every message is there, none cut,
-# and at most N (default 0) twice.
+# ct_ids [--dups=N] [--sent=N0,N1,...] TAG P M MATCH...: counts the lines of
+# mpsr-load or many-conns ("TAG p=<producer> s=<seq> ...", 100 bytes) among the
+# entries of `journalctl MATCH...`, against P producers x M messages, with
+# count-ids. With --sent (a load sized by time), producer p sent Np messages,
+# and P and M are not used. Prints its summary and succeeds only if every
+# message is there, none cut, and at most N (default 0) twice.
 ct_ids() {
-	local dups=0
-	case "$1" in --dups=*) dups=${1#--dups=}; shift ;; esac
+	local dups=0 sent=
+	while :; do
+		case "$1" in
+		--dups=*) dups=${1#--dups=} ;;
+		--sent=*) sent=${1#--sent=} ;;
+		*) break ;;
+		esac
+		shift
+	done
 	local tag=$1 p=$2 m=$3
 	shift 3
 	ct journalctl -q --no-pager -o cat "$@" |
-		"$ct_lib_dir/count-ids" -v tag="$tag" -v P="$p" -v M="$m" -v size=100 -v maxdup="$dups"
+		"$ct_lib_dir/count-ids" -v tag="$tag" -v P="$p" -v M="$m" -v sent="$sent" -v size=100 -v maxdup="$dups"
 }
 
-# ct_wait_ids [--dups=N] TAG P M SECS MATCH...: like ct_ids once all are
-# there, or the count has not grown for 10 s, or SECS have passed and it did
-# not grow in the last second. Waiting on growth rather than on the clock: a
+# ct_wait_ids [--dups=N] [--sent=LIST] TAG P M SECS MATCH...: like ct_ids once
+# all are there, or the count has not grown for 10 s, or SECS have passed and it
+# did not grow in the last second. Waiting on growth rather than on the clock: a
 # busy machine is slow, not lossy.
 ct_wait_ids() {
-	local opt=
-	case "$1" in --dups=*) opt=$1; shift ;; esac
+	local opts=()
+	while :; do
+		case "$1" in --dups=* | --sent=*) opts+=("$1"); shift ;; *) break ;; esac
+	done
 	local tag=$1 p=$2 m=$3 secs=$4 out last= same=0 end rc=1
 	shift 4
 	end=$(($(date +%s) + secs))
 	while :; do
-		out=$(ct_ids $opt "$tag" "$p" "$m" "$@") && { rc=0; break; }
+		out=$(ct_ids "${opts[@]}" "$tag" "$p" "$m" "$@") && { rc=0; break; }
 		[ "$out" = "$last" ] && same=$((same + 1)) || same=0
 		last=$out
 		[ $same -ge 10 ] || { [ $same -ge 1 ] && [ "$(date +%s)" -ge $end ]; } && break

@@ -36,6 +36,19 @@ rb_load_wait() {
 	return "$(ct cat "/run/$1.rc")"
 }
 
+# rb_sent NAME: for a load sized by time (mpsr-load --duration), what each of
+# its producers sent, "N0,N1,..." in producer order, for ct_wait_ids --sent=;
+# after rb_load_wait NAME.
+rb_sent() {
+	ct cat "/run/$1.out" | sed -n 's/^producer p=\([0-9]*\) sent=\([0-9]*\)$/\1 \2/p' |
+		sort -n | awk '$1 != NR - 1 { gap = 1 } { printf "%s%s", (NR > 1 ? "," : ""), $2 }
+			END { print ""; exit gap || NR == 0 }'
+}
+# rb_sum LIST: the sum of rb_sent's numbers.
+rb_sum() {
+	echo $((${1//,/+}))
+}
+
 # Milliseconds since T0 (date +%s%N).
 rb_ms() {
 	echo $((($(date +%s%N) - $1) / 1000000))

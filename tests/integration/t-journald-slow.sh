@@ -4,8 +4,10 @@
 #    exits, the new one takes the connections over (fd store);
 #  - `systemctl stop mpsr` while journald is stopped, with lines the producers
 #    sent still in mpsrd's sockets: it exits once journald took them all;
-#  - journald held to 10% of the time (CPUQuota=10%) under 16 producers: the
-#    producers slow down, none fails, the watchdog (10 s) never fires.
+#  - journald held to 10% of the time (CPUQuota=10%) under 16 producers that
+#    write for 1.5 times the watchdog period (sized by time, so that the load
+#    lasts that long on any machine): the producers slow down, none fails, the
+#    watchdog (10 s) never fires.
 # Every line counted in `journalctl -u mpsr`, exactly once.
 . "$here/robust.sh"
 
@@ -117,14 +119,21 @@ rb_forget_journal
 
 # --- journald throttled ------------------------------------------------------
 mpsrd=$(rb_show MainPID) restarts0=$(rb_show NRestarts)
-P=16 M=3000
+P=16
+watchdog_s=10                            # rb_stall_watchdogs' WatchdogSec=
+load_s=${MPSR_SLOW_SECONDS:-15}          # well past the watchdog period
+base_s=3
 # The same load without throttling first: what "slowed" compares with.
 name=ld-slow-base tag=sbas$$
 rb_loader $name
 t0=$(date +%s%N)
-ct $name -P $P -m $M -t $tag >/dev/null || fail "a producer's write failed"
-base_ms=$((($(date +%s%N) - t0) / 1000000))
-ct_wait_ids $tag $P $M 60 -u mpsr SYSLOG_IDENTIFIER=$name >/dev/null || fail "lines lost, doubled or cut (unthrottled)"
+rb_load_start $name -P $P -d $base_s -t $tag
+rb_load_wait $name >/dev/null || fail "a producer's write failed (unthrottled)"
+base_ms=$(rb_ms $t0)
+sent=$(rb_sent $name) || fail "not every producer said what it sent (unthrottled)"
+base_n=$(rb_sum $sent)
+ct_wait_ids --sent=$sent $tag 0 0 60 -u mpsr SYSLOG_IDENTIFIER=$name >/dev/null ||
+	fail "lines lost, doubled or cut (unthrottled)"
 
 ct_sh "printf '[Service]\nCPUQuota=10%%\n' >$jdropin"
 ct systemctl daemon-reload
@@ -144,19 +153,27 @@ case "$quota" in
 		>/dev/null 2>&1 &
 	;;
 esac
+# The producers write for load_s seconds, as fast as the throttled journald
+# lets them: the load lasts that long on a fast machine and on a slow one.
 name=ld-slow-thr tag=sthr$$
 rb_loader $name
 t0=$(date +%s%N)
-rb_load_start $name -P $P -m $M -t $tag
+rb_load_start $name -P $P -d $load_s -t $tag
 rb_load_wait $name || fail "a producer's write failed"
-load_ms=$((($(date +%s%N) - t0) / 1000000))
+load_ms=$(rb_ms $t0)
 throttle_stop
 ct kill -CONT "$jpid"
-ct_wait_ids $tag $P $M 120 -u mpsr SYSLOG_IDENTIFIER=$name || fail "lines lost, doubled or cut"
-echo "throttle: $((P * M)) lines written in $((load_ms / 1000)).$((load_ms % 1000 / 100)) s" \
-	"(unthrottled: $((base_ms / 1000)).$((base_ms % 1000 / 100)) s)"
-[ $load_ms -gt $((2 * base_ms)) ] || fail "the throttled journald did not slow the producers down"
-[ $load_ms -gt 10000 ] || fail "the throttled load took less than the watchdog period: proves nothing"
+sent=$(rb_sent $name) || fail "not every producer said what it sent"
+load_n=$(rb_sum $sent)
+ct_wait_ids --sent=$sent $tag 0 0 120 -u mpsr SYSLOG_IDENTIFIER=$name || fail "lines lost, doubled or cut"
+# Lines per second, throttled and not: the producers must have felt journald's pace.
+base_rate=$((base_n * 1000 / (base_ms > 0 ? base_ms : 1)))
+load_rate=$((load_n * 1000 / (load_ms > 0 ? load_ms : 1)))
+echo "throttle: $load_n lines in $((load_ms / 1000)).$((load_ms % 1000 / 100)) s ($load_rate/s);" \
+	"unthrottled: $base_n lines in $((base_ms / 1000)).$((base_ms % 1000 / 100)) s ($base_rate/s)"
+[ $load_n -gt 0 ] || fail "the throttled producers sent nothing"
+[ $((2 * load_rate)) -lt $base_rate ] || fail "the throttled journald did not slow the producers down"
+[ $load_ms -gt $((watchdog_s * 1000)) ] || fail "the throttled load took less than the watchdog period: proves nothing"
 [ "$(rb_show MainPID)" = "$mpsrd" ] || fail "mpsrd was restarted ($mpsrd -> $(rb_show MainPID))"
 [ "$(rb_show NRestarts)" = "$restarts0" ] || fail "mpsrd failed and was restarted"
 ct rm -f $jdropin
