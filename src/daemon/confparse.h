@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdint.h>
+
+/*
+ * systemd's configuration files as systemd 252 reads them for its daemons:
+ * the main file NAME, then its drop-ins, and systemd's parsers for the values
+ * mpsr reads from them (time spans, sizes, unsigned numbers). Pure: it only
+ * reads files, under root ("" or NULL for /).
+ *
+ * The main file is the first of /etc/systemd/NAME, /run/systemd/NAME,
+ * /usr/local/lib/systemd/NAME, /usr/lib/systemd/NAME (252 reads only the
+ * /etc one; later versions the first found, and distributions that ship one
+ * under /usr/lib have no /etc copy). Drop-ins are every *.conf in NAME.d/
+ * under /etc/systemd, /run/systemd, /usr/local/lib/systemd,
+ * /usr/lib/systemd and /lib/systemd (Debian builds with split-usr), a file
+ * name found in an earlier directory hiding the same name in later ones
+ * (/etc masks /run masks /usr...; an empty file or a link to /dev/null thus
+ * masks), all read in lexical order of file name whatever their directory,
+ * later assignments overriding earlier ones.
+ */
+
+/* Called for each KEY=VALUE of the wanted section, in the order journald applies them. */
+typedef void (*conf_assign_fn)(const char *key, const char *value, void *data);
+
+/*
+ * Reads NAME (e.g. "journald.conf") and its drop-ins, calling fn for each
+ * assignment in [section]. Comments (# ;), blank lines, other sections and
+ * assignments outside a section are skipped; a line ending in a backslash
+ * continues on the next. A malformed section header ends the reading there,
+ * as in systemd (what was read before it stays applied). Returns 0, or a
+ * negative errno for a file that exists but cannot be read.
+ */
+int conf_read(const char *root, const char *name, const char *section, conf_assign_fn fn,
+	      void *data);
+
+/*
+ * A time span as systemd's parse_sec(): "30s", "1min 30s", "500ms", "1.5h",
+ * "0", a bare number in seconds, "infinity" (UINT64_MAX). 0 or -EINVAL/-ERANGE.
+ */
+int conf_parse_timespan(const char *s, uint64_t *ret_usec);
+
+/* A size as systemd's parse_size(…, 1024): "4G", "512M", "1.5K", "100" bytes. */
+int conf_parse_size(const char *s, uint64_t *ret_bytes);
+
+/*
+ * An unsigned number as systemd's safe_atou()/safe_atou64(): leading blanks,
+ * C's 0x and 0 prefixes and 0b/0o; no sign, nothing after it.
+ */
+int conf_parse_u64(const char *s, uint64_t *ret);
+int conf_parse_unsigned(const char *s, unsigned *ret);
