@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,8 +175,16 @@ static int parse_file(struct parse_state *st, const char *path) {
 	return r;
 }
 
-static void join(char *buf, size_t size, const char *root, const char *dir, const char *name) {
-	snprintf(buf, size, "%s%s/%s", root ? root : "", dir, name);
+int conf_path(char *buf, size_t size, const char *root, const char *fmt, ...) {
+	va_list ap;
+	int n = snprintf(buf, size, "%s", root ? root : "");
+
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	va_start(ap, fmt);
+	int k = vsnprintf(buf + n, size - (size_t)n, fmt, ap);
+	va_end(ap);
+	return k < 0 || (size_t)k >= size - (size_t)n ? -ENAMETOOLONG : 0;
 }
 
 int conf_read(const char *root, const char *name, const char *section, conf_assign_fn fn,
@@ -185,17 +194,19 @@ int conf_read(const char *root, const char *name, const char *section, conf_assi
 	char path[PATH_MAX], dname[NAME_MAX + 1];
 	int r = 0;
 
-	for (size_t i = 0; i < MAIN_DIRS; i++) {
-		join(path, sizeof(path), root, conf_dirs[i], name);
-		if (access(path, F_OK) == 0) {
+	for (size_t i = 0; r == 0 && i < MAIN_DIRS; i++) {
+		r = conf_path(path, sizeof(path), root, "%s/%s", conf_dirs[i], name);
+		if (r == 0 && access(path, F_OK) == 0) {
 			r = parse_file(&st, path);
 			break;
 		}
 	}
-	snprintf(dname, sizeof(dname), "%s.d", name);
+	if (snprintf(dname, sizeof(dname), "%s.d", name) >= (int)sizeof(dname))
+		return -ENAMETOOLONG;
 	for (size_t i = 0; r >= 0 && i < sizeof(conf_dirs) / sizeof(conf_dirs[0]); i++) {
-		join(path, sizeof(path), root, conf_dirs[i], dname);
-		r = dropins_scan(&d, path);
+		r = conf_path(path, sizeof(path), root, "%s/%s", conf_dirs[i], dname);
+		if (r == 0)
+			r = dropins_scan(&d, path);
 	}
 	if (r >= 0 && d.n > 0)
 		qsort(d.paths, d.n, sizeof(*d.paths), by_file_name);

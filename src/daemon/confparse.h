@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -50,3 +51,10 @@ int conf_parse_size(const char *s, uint64_t *ret_bytes);
  */
 int conf_parse_u64(const char *s, uint64_t *ret);
 int conf_parse_unsigned(const char *s, unsigned *ret);
+
+/*
+ * Formats a path under root ("" or NULL for /) into buf: root, then fmt.
+ * Returns 0, or -ENAMETOOLONG rather than a cut path that names another file.
+ */
+int conf_path(char *buf, size_t size, const char *root, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));

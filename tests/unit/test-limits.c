@@ -365,3 +365,14 @@ Test(limits, available_zero_without_journal_dir) {
 	put("etc/machine-id", MID "\n");
 	cr_assert_eq(limits_journal_available(root), 0);
 }
+
+Test(limits, overlong_root_is_an_error_not_another_file) {
+	static char long_root[PATH_MAX + 16];
+	struct rate_limit rl = {0};
+
+	memset(long_root, 'x', sizeof(long_root) - 1);
+	long_root[0] = '/';
+	cr_assert_eq(limits_journald_conf(long_root, &rl), -ENAMETOOLONG);
+	cr_assert_eq(rl.burst, 10000, "the defaults stand");
+	cr_assert_eq(limits_journal_available(long_root), 0);
+}
