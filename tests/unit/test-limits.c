@@ -152,11 +152,20 @@ Test(limits, invalid_values_leave_the_earlier_one) {
 }
 
 Test(limits, other_sections_and_stray_lines_ignored) {
-	put(ETC "c.conf",
-	    "RateLimitBurst=1\n[Other]\nRateLimitBurst=2\n[Journal]\nno equals\n"
-	    "=3\n; comment\n[Journal ]\nRateLimitBurst=4\n[Journal]\nRateLimitBurst=\\\n"
-	    "55\n");
+	put(ETC "c.conf", "RateLimitBurst=1\n[Other]\nRateLimitBurst=2\n[Journal]\nno equals\n"
+			  "=3\n; RateLimitBurst=5\n  # RateLimitBurst=6\n[Journal "
+			  "]\nRateLimitBurst=4\n[Journal]\nRateLimitBurst=\\\n"
+			  "55\n");
 	cr_assert_eq(conf().burst, 55, "a backslash continues the line");
+}
+
+Test(limits, comments_as_systemd) {
+	/* A comment ending in a backslash continues nothing. */
+	put(ETC "f1.conf", "[Journal]\n; note \\\nRateLimitBurst=7\n");
+	cr_assert_eq(conf().burst, 7);
+	/* A comment inside a continuation is left out of it. */
+	put(ETC "f2.conf", "[Journal]\nRateLimitBurst=\\\n# between\n8\n");
+	cr_assert_eq(conf().burst, 8);
 }
 
 Test(limits, section_is_per_file) {
