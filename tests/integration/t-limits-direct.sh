@@ -8,7 +8,9 @@
 #     a window beginning with the first entry after the last one ended;
 #   - a unit's LogRateLimitIntervalSec=2s, LogRateLimitBurst=50 overrides it;
 #   - a unit's LogRateLimitIntervalSec=0 is unset (PID 1 publishes nothing),
-#     so journald.conf's interval holds, with the unit's burst.
+#     so journald.conf's interval holds, with the unit's burst;
+#   - the burst is scaled by the space journald has left under SystemMaxUse=,
+#     not by the file system's free space.
 dropin=/etc/systemd/journald.conf.d/50-mpsr-limits-direct.conf
 out=$(mktemp)
 restore() {
@@ -119,3 +121,19 @@ b=$(ct limits-probe --modulate 77)
 counts=$(windows lim-zero.service "$(field tag "$r")" 10000000)
 echo "per window: $counts (burst x modulation: $b)"
 expect_windows zero "$counts" "$b" 2
+
+# 4. The space journald sees: a journal held to 64 MiB leaves it tens of MiB,
+# so the burst is scaled by 2.25 or so, not by what the file system has free.
+printf '[Journal]\nRateLimitIntervalSec=10s\nRateLimitBurst=1000\nSystemMaxUse=64M\nRuntimeMaxUse=64M\n' |
+	ct tee "$dropin" >/dev/null
+ct systemctl restart systemd-journald || fail "journald did not restart"
+probe=$(ct limits-probe)
+echo "limits-probe with a 64M journal: $probe"
+echo "journald: $(ct journalctl -q --no-pager -o cat -u systemd-journald -n 1 --grep ' is .*, max ')"
+b=$(ct limits-probe --modulate 100)
+[ "$(field available "$probe")" -lt $((64 << 20)) ] || fail "available beyond SystemMaxUse: $probe"
+r=$(growth --via=direct --seconds=5 --rate=1000 --unit=lim-space --interval=2s --burst=100)
+echo "unit 2s/100, 64M journal: $r"
+counts=$(windows lim-space.service "$(field tag "$r")" 2000000)
+echo "per window: $counts (burst x modulation: $b)"
+expect_windows space "$counts" "$b" 2
