@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "confparse.h"
+#include "confvalue.h"
 #include "ratelimit.h"
 
 /* What of journald.conf decides a unit's limit and the space journald sees. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "confparse.h"
+#include "confvalue.h"
 #include "ratelimit.h"
 
 /* A temporary root holding etc/, run/, usr/ and var/ as journald would see them. */
