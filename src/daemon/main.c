@@ -13,9 +13,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "inflight.h"
 #include "log.h"
 #include "loop.h"
 #include "protocol.h"
@@ -62,7 +64,9 @@ static void help(void) {
 	       "socket-activated\n"
 	       "     --line-max=BYTES       Split longer lines (default 49152)\n"
 	       "  -p --priority=N           Priority of lines without <N> prefix (default 6)\n"
-	       "     --max-connections=N    Pause accepting at N producers (default 16384)\n"
+	       "     --max-connections=N    Pause accepting at N producers (default 8192 with\n"
+	       "                            --fd-store, 16384 without; lowered to what\n"
+	       "                            LimitNOFILE= and the kernel allow, see mpsrd(8))\n"
 	       "     --exit-idle=SECONDS    Exit after SECONDS without producers (default 0: "
 	       "never)\n"
 	       "     --stop-timeout=SECONDS At stop, wait this long at most for journald to\n"
@@ -301,14 +305,31 @@ static int setup_signals(struct daemon *d) {
 	return 0;
 }
 
-/* Each producer holds an fd: lift the soft limit to the hard one. */
-static void raise_nofile(void) {
+/* Each producer holds an fd: lift the soft limit to the hard one. Returns the limit now. */
+static unsigned long raise_nofile(void) {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	return rl.rlim_cur;
+}
+
+/* How many producers mpsrd serves, from the limits it really has (inflight.h). */
+static void plan_connections(const struct options *o, struct server_config *cfg) {
+	struct inflight_plan plan;
+	struct utsname u = {.release = "unknown"};
+	unsigned long nofile = raise_nofile();
+	bool old = uname(&u) == 0 && inflight_old_collector(u.release, u.version);
+
+	inflight_plan(o->max_connections, o->fd_store, nofile, old, &plan);
+	inflight_log(&plan, o->max_connections, nofile, old, u.release);
+	cfg->max_connections = plan.max_connections;
+	cfg->inflight_max = plan.budget;
 }
 
 static void report_status(struct daemon *d, const char *state) {
@@ -428,14 +449,13 @@ static int run(struct daemon *d) {
 				.default_priority = d->opt.priority,
 				.retry_usec = RETRY_USEC,
 			},
-		.max_connections = d->opt.max_connections,
 		.fd_store = d->opt.fd_store,
 		.stream_transport = d->opt.stream_transport,
 		.unfinished_max = d->opt.unfinished_max,
 	};
 	int r;
 
-	raise_nofile();
+	plan_connections(&d->opt, &cfg);
 	if ((r = loop_new(&d->loop)) < 0 || (r = server_new(d->loop, &cfg, &d->server)) < 0)
 		return log_errno(r, "cannot set up");
 	if ((r = setup_signals(d)) < 0)
@@ -469,7 +489,6 @@ int main(int argc, char *argv[]) {
 			{
 				.line_max = MPSR_LINE_MAX_DEFAULT,
 				.priority = MPSR_PRIORITY_DEFAULT,
-				.max_connections = 16384,
 				.stop_timeout_usec = STOP_TIMEOUT_USEC,
 				.unfinished_max = UNFINISHED_MAX,
 			},

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "fdstore.h"
+#include "holder.h"
+#include "restore.h"
 
 #define MAX_STORED 64
 #define MSG_FDS    253
@@ -179,18 +181,22 @@ static int stored_fd(const char *suffix) {
 }
 
 /* What a new mpsrd gets: copies of what the manager keeps, under their names. */
-static struct fdstore *restart(int (*adopt)(int fd, void *data), void *data, int *adopted) {
-	struct fdstore *fs;
+static struct holder *restart(int (*adopt)(int fd, void *data), void *data, int *adopted) {
+	struct holder *fs;
 
 	manager_sync();
-	cr_assert_eq(fdstore_new(true, &fs), 0);
+	struct restore *rs;
+
+	cr_assert_eq(holder_new(true, 0, &fs), 0);
+	cr_assert_eq(restore_new(&rs), 0);
 	for (unsigned i = 0; i < M.n; i++) {
 		cr_assert(fdstore_is_kept(M.fd[i].name));
 		int fd = fcntl(M.fd[i].fd, F_DUPFD_CLOEXEC, 3);
 		cr_assert_geq(fd, 0);
-		cr_assert_eq(fdstore_take(fs, fd, M.fd[i].name), 0);
+		cr_assert_eq(restore_take(rs, fs, fd, M.fd[i].name), 0);
 	}
-	*adopted = fdstore_restore(fs, adopt, data);
+	*adopted = restore_run(rs, fs, adopt, data);
+	restore_free(rs);
 	manager_sync();
 	return fs;
 }
@@ -275,7 +281,7 @@ static int adopt_none(int fd, void *data) {
 /* 5,000 connections through a restart: each one once, its bytes intact. */
 Test(fdstore, round_trip_many) {
 	static int conn[N_MANY], peer[N_MANY];
-	struct fdstore *fs;
+	struct holder *fs;
 	int adopted;
 
 	fs = restart(adopt_none, NULL, &adopted);
@@ -286,16 +292,16 @@ Test(fdstore, round_trip_many) {
 		cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 		conn[i] = sv[0];
 		peer[i] = sv[1];
-		fdstore_add(fs, conn[i]);
+		holder_add(fs, conn[i]);
 		/* Accept rounds of 64, as the listeners do. */
 		if (i % 64 == 63)
-			cr_assert_eq(fdstore_flush(fs), 0);
+			cr_assert_eq(holder_flush(fs), 0);
 	}
-	cr_assert_eq(fdstore_flush(fs), 0);
+	cr_assert_eq(holder_flush(fs), 0);
 	manager_sync();
 	cr_assert_eq(M.n, 2, "the manager keeps %u fds for %d connections", M.n, N_MANY);
-	struct fdstore_stats st;
-	fdstore_stats(fs, &st);
+	struct holder_stats st;
+	holder_stats(fs, &st);
 	cr_assert_eq(st.live, N_MANY);
 	cr_assert_eq(st.held, N_MANY);
 	for (int i = 0; i < N_MANY; i++) {
@@ -305,7 +311,7 @@ Test(fdstore, round_trip_many) {
 	}
 
 	/* mpsrd goes away: its fds close, the holder keeps the connections. */
-	fdstore_free(fs);
+	holder_free(fs);
 	for (int i = 0; i < N_MANY; i++)
 		close(conn[i]);
 
@@ -323,7 +329,7 @@ Test(fdstore, round_trip_many) {
 		cr_assert(i >= 0 && i < N_MANY && !seen[i], "connection %d twice or unknown", i);
 		seen[i] = true;
 	}
-	fdstore_free(fs);
+	holder_free(fs);
 	got_close(&g);
 	for (int i = 0; i < N_MANY; i++)
 		close(peer[i]);
@@ -369,7 +375,7 @@ Test(fdstore, dedupe_by_inode) {
 
 	struct got g = got_new(400);
 	int adopted;
-	struct fdstore *fs = restart(adopt_record, &g, &adopted);
+	struct holder *fs = restart(adopt_record, &g, &adopted);
 	cr_assert_eq(adopted, 301);
 	cr_assert_eq(g.n, 301);
 	for (int i = 0; i < 300; i++)
@@ -380,12 +386,12 @@ Test(fdstore, dedupe_by_inode) {
 		cr_assert(strncmp(M.fd[i].name, "holder-9-", 9) == 0, "stored: %s", M.fd[i].name);
 
 	/* And they are all in the new holder: one more restart finds them again. */
-	fdstore_free(fs);
+	holder_free(fs);
 	struct got g2 = got_new(400);
 	got_close(&g);
 	fs = restart(adopt_record, &g2, &adopted);
 	cr_assert_eq(adopted, 301);
-	fdstore_free(fs);
+	holder_free(fs);
 	got_close(&g2);
 	for (int i = 0; i < 300; i++)
 		close(peer[i]);
@@ -400,9 +406,9 @@ Test(fdstore, dedupe_by_inode) {
 Test(fdstore, compaction_keeps_the_live) {
 	enum { N = 1000, CLOSE = 512 };
 	static int conn[N], peer[N];
-	struct fdstore_stats st;
+	struct holder_stats st;
 	int adopted;
-	struct fdstore *fs = restart(adopt_none, NULL, &adopted);
+	struct holder *fs = restart(adopt_none, NULL, &adopted);
 
 	for (int i = 0; i < N; i++) {
 		int sv[2];
@@ -410,29 +416,29 @@ Test(fdstore, compaction_keeps_the_live) {
 			     0);
 		conn[i] = sv[0];
 		peer[i] = sv[1];
-		fdstore_add(fs, conn[i]);
+		holder_add(fs, conn[i]);
 	}
-	cr_assert_eq(fdstore_flush(fs), 0);
+	cr_assert_eq(holder_flush(fs), 0);
 	/* Every other one first, then odd ones. */
 	bool dead[N] = {false};
 	for (int closed = 0; closed < CLOSE; closed++) {
 		int i = closed < N / 2 ? 2 * closed : 2 * (closed - N / 2) + 1;
-		fdstore_stats(fs, &st);
+		holder_stats(fs, &st);
 		cr_assert_eq(st.compactions, 0, "compacted with %d closed of %d", closed, N);
-		fdstore_remove(fs, conn[i]);
+		holder_remove(fs, conn[i]);
 		close(conn[i]);
 		dead[i] = true;
 		char c;
 		cr_assert_eq(read(peer[i], &c, 1), 0, "producer %d does not see the end", i);
 	}
-	fdstore_stats(fs, &st);
+	holder_stats(fs, &st);
 	cr_assert_eq(st.compactions, 1);
 	cr_assert_eq(st.live, N - CLOSE);
 	cr_assert_eq(st.held, N - CLOSE);
 	manager_sync();
 	cr_assert_eq(M.n, 2);
 
-	fdstore_free(fs);
+	holder_free(fs);
 	ino_t ino[N];
 	for (int i = 0; i < N; i++)
 		if (!dead[i]) {
@@ -445,7 +451,7 @@ Test(fdstore, compaction_keeps_the_live) {
 	for (int i = 0; i < N; i++)
 		if (!dead[i])
 			cr_assert_geq(find_ino(&g, ino[i]), 0, "live connection %d lost", i);
-	fdstore_free(fs);
+	holder_free(fs);
 	got_close(&g);
 	for (int i = 0; i < N; i++)
 		close(peer[i]);
@@ -455,9 +461,9 @@ Test(fdstore, compaction_keeps_the_live) {
 Test(fdstore, full_holder_compacts) {
 	enum { N = 2000 };
 	static int conn[N];
-	struct fdstore_stats st;
+	struct holder_stats st;
 	int adopted, size = 4096;
-	struct fdstore *fs = restart(adopt_none, NULL, &adopted);
+	struct holder *fs = restart(adopt_none, NULL, &adopted);
 
 	/* Room for a few dozen messages only. */
 	int tx = stored_fd("-tx");
@@ -466,18 +472,18 @@ Test(fdstore, full_holder_compacts) {
 	for (int i = 0; i < N; i++) {
 		conn[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		cr_assert_geq(conn[i], 0);
-		fdstore_add(fs, conn[i]);
+		holder_add(fs, conn[i]);
 		/* One accept each: one message each. */
-		cr_assert_eq(fdstore_flush(fs), 0, "connection %d", i);
+		cr_assert_eq(holder_flush(fs), 0, "connection %d", i);
 	}
-	fdstore_stats(fs, &st);
+	holder_stats(fs, &st);
 	cr_assert_eq(st.compactions, 1, "%u compactions", st.compactions);
 	cr_assert_eq(st.live, N);
 	cr_assert_eq(st.held, N);
 	manager_sync();
 	cr_assert_eq(M.n, 2);
 
-	fdstore_free(fs);
+	holder_free(fs);
 	ino_t ino[N];
 	for (int i = 0; i < N; i++) {
 		ino[i] = inode(conn[i]);
@@ -488,26 +494,30 @@ Test(fdstore, full_holder_compacts) {
 	cr_assert_eq(adopted, N);
 	for (int i = 0; i < N; i++)
 		cr_assert_geq(find_ino(&g, ino[i]), 0, "connection %d lost", i);
-	fdstore_free(fs);
+	holder_free(fs);
 	got_close(&g);
 }
 
 /* Without a service manager the holder still works; nothing else is kept. */
 Test(fdstore, without_manager) {
-	struct fdstore *fs;
+	struct holder *fs;
 	int sv[2];
 
 	unsetenv("NOTIFY_SOCKET");
-	cr_assert_eq(fdstore_new(true, &fs), 0);
-	cr_assert_eq(fdstore_restore(fs, adopt_none, NULL), 0);
+	struct restore *rs;
+
+	cr_assert_eq(holder_new(true, 0, &fs), 0);
+	cr_assert_eq(restore_new(&rs), 0);
+	cr_assert_eq(restore_run(rs, fs, adopt_none, NULL), 0);
+	restore_free(rs);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	fdstore_add(fs, sv[0]);
-	cr_assert_eq(fdstore_flush(fs), 0);
-	struct fdstore_stats st;
-	fdstore_stats(fs, &st);
+	holder_add(fs, sv[0]);
+	cr_assert_eq(holder_flush(fs), 0);
+	struct holder_stats st;
+	holder_stats(fs, &st);
 	cr_assert_eq(st.held, 1);
-	fdstore_remove(fs, sv[0]);
-	fdstore_free(fs);
+	holder_remove(fs, sv[0]);
+	holder_free(fs);
 	close(sv[0]);
 	close(sv[1]);
 	manager_sync();

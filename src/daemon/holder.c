@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fdstore.h"
+#include "holder.h"
+#include "log.h"
+
+/*
+ * Dead entries are dropped once they outnumber the live ones and are this
+ * many: each compaction costs a send of every live fd, so few dead ones are
+ * not worth one.
+ */
+#define COMPACT_MIN 512
+/*
+ * Room for many messages (each costs the holder's send buffer about 768
+ * bytes, whatever the number of fds it carries). The kernel caps it at
+ * twice net.core.wmem_max.
+ */
+#define HOLDER_SNDBUF (64 << 20)
+
+enum fd_state {
+	FD_NONE,    /* not a connection of ours */
+	FD_PENDING, /* accepted; goes into the holder at the next flush */
+	FD_HELD,    /* in the holder */
+	FD_UNKEPT,  /* the holder refused it; the next compaction tries again */
+};
+
+/* One holder: tx is mpsrd's; rx is the manager's alone (-1), or ours without a manager. */
+struct pair {
+	int tx, rx; /* tx is -1 when there is none */
+	unsigned gen;
+};
+
+struct holder {
+	bool keep;
+	bool refused; /* the manager did not keep a holder: nothing is kept any more */
+	unsigned budget;
+	struct pair cur;
+	unsigned next_gen;
+	uint8_t *state; /* enum fd_state, by fd number */
+	size_t n_state;
+	unsigned live, held, held_live, unkept; /* held: fds in the holder, dead ones too */
+	int pending[HOLDER_MSG_FDS];
+	unsigned n_pending;
+	unsigned compactions;
+	struct ratelimit warn;
+};
+
+int holder_new(bool keep, unsigned budget, struct holder **ret) {
+	struct holder *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	h->keep = keep;
+	h->budget = budget ? budget : UINT32_MAX;
+	h->cur = (struct pair){.tx = -1, .rx = -1};
+	h->warn = (struct ratelimit){.interval_usec = 10000000, .burst = 10};
+	*ret = h;
+	return 0;
+}
+
+static void pair_close(struct pair *p) {
+	if (p->tx >= 0)
+		close(p->tx);
+	if (p->rx >= 0)
+		close(p->rx);
+	*p = (struct pair){.tx = -1, .rx = -1};
+}
+
+void holder_free(struct holder *h) {
+	if (!h)
+		return;
+	pair_close(&h->cur);
+	free(h->state);
+	free(h);
+}
+
+void holder_after_gen(struct holder *h, unsigned gen) {
+	if (gen >= h->next_gen)
+		h->next_gen = gen + 1;
+}
+
+/* --- Holders ------------------------------------------------------------ */
+
+/* Out of the fd store, and closed: its queue, dead connections included, goes. */
+static void pair_drop(struct pair *p) {
+	char name[64];
+
+	if (p->tx < 0)
+		return;
+	fdstore_holder_name(name, sizeof(name), p->gen, "tx");
+	fdstore_drop(name);
+	fdstore_holder_name(name, sizeof(name), p->gen, "rx");
+	fdstore_drop(name);
+	pair_close(p);
+}
+
+/* Both ends to the manager; then its copy alone of rx keeps the queue (see holder.h). */
+static int pair_put(struct pair *p) {
+	char name[64];
+
+	fdstore_holder_name(name, sizeof(name), p->gen, "tx");
+	int r = fdstore_put(p->tx, name);
+	if (r >= 0) {
+		fdstore_holder_name(name, sizeof(name), p->gen, "rx");
+		r = fdstore_put(p->rx, name);
+	}
+	if (r > 0) {
+		close(p->rx);
+		p->rx = -1;
+	}
+	return r;
+}
+
+/* A new holder, in the fd store before anything goes into it; rx stays ours if keep_rx. */
+static int pair_open(unsigned gen, bool keep_rx, struct pair *ret) {
+	int sv[2], size = HOLDER_SNDBUF;
+	char name[64];
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+		return -errno;
+	struct pair p = {.tx = sv[0], .rx = sv[1], .gen = gen};
+	/* Best effort: with the default buffer, about 278 messages fit. */
+	(void)setsockopt(p.tx, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	int r = 0;
+	if (keep_rx) {
+		fdstore_holder_name(name, sizeof(name), gen, "tx");
+		r = fdstore_put(p.tx, name);
+		fdstore_holder_name(name, sizeof(name), gen, "rx");
+		r = r < 0 ? r : fdstore_put(p.rx, name);
+	} else {
+		r = pair_put(&p);
+	}
+	if (r < 0) {
+		pair_drop(&p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+static int send_fds(int sock, const int *fds, unsigned n) {
+	char byte = 0;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(HOLDER_MSG_FDS * sizeof(int))];
+	} control;
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = n ? control.buf : NULL,
+		.msg_controllen = n ? CMSG_SPACE(n * sizeof(int)) : 0,
+	};
+
+	if (n) {
+		struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(n * sizeof(int));
+		memcpy(CMSG_DATA(cmsg), fds, n * sizeof(int));
+	}
+	while (sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+int holder_peek_begin(int sock) {
+	int off = 0;
+
+	return setsockopt(sock, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) < 0 ? -errno : 0;
+}
+
+static void close_all(const int *fds, int n) {
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+int holder_peek(int sock, int fds[HOLDER_MSG_FDS]) {
+	char byte;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(HOLDER_MSG_FDS * sizeof(int))];
+	} control;
+	int n = 0;
+
+	for (;;) {
+		struct msghdr msg = {
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = control.buf,
+			.msg_controllen = sizeof(control.buf),
+		};
+		if (recvmsg(sock, &msg, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 0 : -errno;
+		}
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			unsigned k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (unsigned i = 0; i < k && n < HOLDER_MSG_FDS; i++)
+				memcpy(&fds[n++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+		}
+		/*
+		 * Out of fds: the kernel installed what fit. Those are copies, and
+		 * the message keeps them all: give the copies back, stop here.
+		 */
+		if (msg.msg_flags & MSG_CTRUNC) {
+			close_all(fds, n);
+			return -EMFILE;
+		}
+		/* A message without fds is not ours (or a probe); the next one may be. */
+		if (n > 0)
+			return n;
+	}
+}
+
+/* --- Bookkeeping by fd number ------------------------------------------- */
+
+static int set_state(struct holder *h, int fd, enum fd_state st) {
+	if ((size_t)fd >= h->n_state) {
+		size_t n = h->n_state ? h->n_state : 1024;
+		while (n <= (size_t)fd)
+			n *= 2;
+		uint8_t *p = realloc(h->state, n);
+		if (!p)
+			return -ENOMEM;
+		memset(p + h->n_state, FD_NONE, n - h->n_state);
+		h->state = p;
+		h->n_state = n;
+	}
+	h->state[fd] = st;
+	return 0;
+}
+
+static enum fd_state get_state(const struct holder *h, int fd) {
+	return fd >= 0 && (size_t)fd < h->n_state ? h->state[fd] : FD_NONE;
+}
+
+/* The manager closed the holder's far end: say so once, and keep nothing more. */
+static void refused(struct holder *h) {
+	if (h->refused)
+		return;
+	h->refused = true;
+	log_error("the service manager does not keep mpsrd's holder (FileDescriptorStoreMax= "
+		  "too low, or its fd store full): connections and unfinished lines are not "
+		  "kept across restarts, and a restart is a stop");
+}
+
+/*
+ * A new holder with the live connections only, packed; then the old one
+ * goes, and with it the dead ones. In this order, every live connection is
+ * in a holder of the fd store at every moment. Costs `live` more fds in
+ * flight for the time of the call.
+ */
+static int compact(struct holder *h) {
+	struct pair next;
+	int batch[HOLDER_MSG_FDS];
+	unsigned n = 0;
+	int r = pair_open(h->next_gen, false, &next);
+
+	if (r < 0)
+		return r;
+	h->next_gen++;
+	for (size_t fd = 0; fd < h->n_state; fd++) {
+		if (h->state[fd] == FD_NONE)
+			continue;
+		batch[n++] = (int)fd;
+		if (n == HOLDER_MSG_FDS) {
+			if ((r = send_fds(next.tx, batch, n)) < 0)
+				goto fail;
+			n = 0;
+		}
+	}
+	if (n > 0 && (r = send_fds(next.tx, batch, n)) < 0)
+		goto fail;
+	for (size_t fd = 0; fd < h->n_state; fd++)
+		if (h->state[fd] != FD_NONE)
+			h->state[fd] = FD_HELD;
+	pair_drop(&h->cur);
+	h->cur = next;
+	h->held = h->held_live = h->live;
+	h->n_pending = h->unkept = 0;
+	h->compactions++;
+	return 0;
+fail:
+	pair_drop(&next);
+	if (r == -ECONNREFUSED)
+		refused(h);
+	return r;
+}
+
+/* Whether adding extra fds could leave no room in the budget for the compaction that follows. */
+static bool over_budget(const struct holder *h, unsigned extra) {
+	return (uint64_t)h->held + extra + h->live > h->budget;
+}
+
+static void maybe_compact(struct holder *h) {
+	unsigned dead = h->held - h->held_live;
+
+	if (dead == 0 || h->refused)
+		return;
+	if ((dead <= h->live || dead < COMPACT_MIN) && !over_budget(h, HOLDER_MSG_FDS))
+		return;
+	int r = compact(h);
+	if (r < 0)
+		log_limited(&h->warn, LOG_WARNING, r,
+			    "cannot drop closed connections from the holder");
+}
+
+/* --- Connections -------------------------------------------------------- */
+
+void holder_add(struct holder *h, int fd) {
+	if (!h || !h->keep || h->refused)
+		return;
+	if (set_state(h, fd, FD_PENDING) < 0) {
+		log_limited(&h->warn, LOG_WARNING, -ENOMEM, "a connection is not kept");
+		return;
+	}
+	h->live++;
+	h->pending[h->n_pending++] = fd;
+	if (h->n_pending == HOLDER_MSG_FDS)
+		(void)holder_flush(h);
+}
+
+static int try_send_pending(struct holder *h) {
+	if (h->cur.tx < 0)
+		return -ENOTCONN;
+	/* Dead ones in the holder: a compaction makes room, and keeps the pending ones too. */
+	if (over_budget(h, h->n_pending) && h->held > h->held_live)
+		return -ETOOMANYREFS;
+	int r = send_fds(h->cur.tx, h->pending, h->n_pending);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < h->n_pending; i++)
+		h->state[h->pending[i]] = FD_HELD;
+	h->held += h->n_pending;
+	h->held_live += h->n_pending;
+	h->n_pending = 0;
+	return 0;
+}
+
+int holder_flush(struct holder *h) {
+	if (!h || h->n_pending == 0)
+		return 0;
+	int r = try_send_pending(h);
+	if (r == 0) {
+		maybe_compact(h);
+		return 0;
+	}
+	/*
+	 * EAGAIN: the holder's queue is full; ETOOMANYREFS: too many fds in
+	 * flight. Either way a holder of the live ones only has room.
+	 */
+	if (r == -ECONNREFUSED)
+		refused(h);
+	else
+		r = compact(h);
+	if (r < 0) {
+		if (!h->refused)
+			log_limited(&h->warn, LOG_WARNING, r,
+				    "%u connections are not kept across restarts", h->n_pending);
+		for (unsigned i = 0; i < h->n_pending; i++)
+			h->state[h->pending[i]] = FD_UNKEPT;
+		h->unkept += h->n_pending;
+		h->n_pending = 0;
+	}
+	return r;
+}
+
+/* Out of the books; returns what it was. */
+static enum fd_state unbook(struct holder *h, int fd) {
+	enum fd_state st = get_state(h, fd);
+
+	if (st == FD_NONE)
+		return st;
+	h->state[fd] = FD_NONE;
+	h->live--;
+	if (st == FD_HELD)
+		h->held_live--;
+	else if (st == FD_UNKEPT)
+		h->unkept--;
+	else
+		for (unsigned i = 0; i < h->n_pending; i++)
+			if (h->pending[i] == fd) {
+				h->pending[i] = h->pending[--h->n_pending];
+				break;
+			}
+	return st;
+}
+
+void holder_remove(struct holder *h, int fd) {
+	if (!h || unbook(h, fd) != FD_HELD)
+		return;
+	/*
+	 * The holder keeps the socket open after mpsrd closes it: the producer
+	 * must see the end now, not at the next compaction.
+	 */
+	shutdown(fd, SHUT_RDWR);
+	maybe_compact(h);
+}
+
+void holder_forget(struct holder *h, int fd) {
+	if (h)
+		(void)unbook(h, fd);
+}
+
+int holder_start(struct holder *h, bool offer_later) {
+	if (!h->keep)
+		return 0;
+	int r = pair_open(h->next_gen, offer_later, &h->cur);
+	if (r < 0)
+		return r;
+	h->next_gen++;
+	return 0;
+}
+
+void holder_offer(struct holder *h) {
+	if (h->cur.tx >= 0 && h->cur.rx >= 0)
+		(void)pair_put(&h->cur);
+}
+
+int holder_check(struct holder *h) {
+	if (h->refused)
+		return -ECONNREFUSED;
+	/* rx is ours when there is no manager: nothing outlives mpsrd then. */
+	if (h->cur.tx < 0 || h->cur.rx >= 0)
+		return -ENOTCONN;
+	int r = send_fds(h->cur.tx, NULL, 0);
+	if (r == -ECONNREFUSED)
+		refused(h);
+	return r == -EAGAIN ? 0 : r;
+}
+
+void holder_stats(const struct holder *h, struct holder_stats *out) {
+	*out = (struct holder_stats){
+		.live = h->live,
+		.held = h->held,
+		.unkept = h->unkept,
+		.generation = h->cur.gen,
+		.compactions = h->compactions,
+	};
+}
