@@ -17,6 +17,13 @@
  */
 #define COMPACT_MIN 512
 /*
+ * A restore peeks at the old holder's messages through SO_PEEK_OFF, and the
+ * kernel walks the queue from its head for each: the cost grows with the
+ * square of their number. A compaction packs them 253 to a message once
+ * there are this many, and four times as many as packing needs.
+ */
+#define MSGS_MAX 512
+/*
  * Room for many messages (each costs the holder's send buffer about 768
  * bytes, whatever the number of fds it carries). The kernel caps it at
  * twice net.core.wmem_max.
@@ -45,6 +52,7 @@ struct holder {
 	uint8_t *state; /* enum fd_state, by fd number */
 	size_t n_state;
 	unsigned live, held, held_live, unkept; /* held: fds in the holder, dead ones too */
+	unsigned msgs;                          /* messages in the holder */
 	int pending[HOLDER_MSG_FDS];
 	unsigned n_pending;
 	unsigned compactions;
@@ -283,6 +291,7 @@ static int compact(struct holder *h) {
 	}
 	if (n > 0 && (r = send_fds(next.tx, batch, n)) < 0)
 		goto fail;
+	h->msgs = (h->live + HOLDER_MSG_FDS - 1) / HOLDER_MSG_FDS;
 	for (size_t fd = 0; fd < h->n_state; fd++)
 		if (h->state[fd] != FD_NONE)
 			h->state[fd] = FD_HELD;
@@ -304,12 +313,17 @@ static bool over_budget(const struct holder *h, unsigned extra) {
 	return (uint64_t)h->held + extra + h->live > h->budget;
 }
 
+static bool too_many_msgs(const struct holder *h) {
+	return h->msgs >= MSGS_MAX && h->msgs >= 4 * (h->live / HOLDER_MSG_FDS + 1);
+}
+
 static void maybe_compact(struct holder *h) {
 	unsigned dead = h->held - h->held_live;
 
-	if (dead == 0 || h->refused)
+	if (h->refused)
 		return;
-	if ((dead <= h->live || dead < COMPACT_MIN) && !over_budget(h, HOLDER_MSG_FDS))
+	if ((dead <= h->live || dead < COMPACT_MIN) && !(dead && over_budget(h, HOLDER_MSG_FDS)) &&
+	    !too_many_msgs(h))
 		return;
 	int r = compact(h);
 	if (r < 0)
@@ -345,6 +359,7 @@ static int try_send_pending(struct holder *h) {
 		h->state[h->pending[i]] = FD_HELD;
 	h->held += h->n_pending;
 	h->held_live += h->n_pending;
+	h->msgs++;
 	h->n_pending = 0;
 	return 0;
 }

@@ -6,6 +6,8 @@
  * fdstore and gives a new one copies of what the stand-in keeps.
  */
 #include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -16,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fdstore.h"
@@ -38,7 +41,8 @@ static struct manager {
 	bool stop;
 	struct stored fd[MAX_STORED];
 	unsigned n;
-	unsigned refused; /* FDSTORE=1 beyond MAX_STORED */
+	unsigned max;     /* FileDescriptorStoreMax= (at most MAX_STORED) */
+	unsigned refused; /* FDSTORE=1 beyond max */
 } M = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static bool same_fd(int a, int b) {
@@ -54,7 +58,7 @@ static void keep(const char *name, int fd) {
 			close(fd);
 			return;
 		}
-	if (M.n == MAX_STORED) {
+	if (M.n >= M.max) {
 		M.refused++;
 		close(fd);
 		return;
@@ -151,6 +155,7 @@ static void manager_start(void) {
 	setenv("NOTIFY_SOCKET", M.path, 1);
 	M.stop = false;
 	M.n = M.refused = 0;
+	M.max = MAX_STORED;
 	cr_assert_eq(pthread_create(&M.thread, NULL, manager_run, NULL), 0);
 }
 
@@ -477,7 +482,7 @@ Test(fdstore, full_holder_compacts) {
 		cr_assert_eq(holder_flush(fs), 0, "connection %d", i);
 	}
 	holder_stats(fs, &st);
-	cr_assert_eq(st.compactions, 1, "%u compactions", st.compactions);
+	cr_assert_geq(st.compactions, 1, "%u compactions", st.compactions);
 	cr_assert_eq(st.live, N);
 	cr_assert_eq(st.held, N);
 	manager_sync();
@@ -522,4 +527,236 @@ Test(fdstore, without_manager) {
 	close(sv[1]);
 	manager_sync();
 	cr_assert_eq(M.n, 0);
+}
+
+/* Every producer still connected: none sees the end (its peer is kept somewhere). */
+static void assert_connected(const int *peer, int n) {
+	for (int i = 0; i < n; i++) {
+		char c;
+		errno = 0;
+		cr_assert_eq(recv(peer[i], &c, 1, MSG_DONTWAIT), -1, "producer %d sees the end", i);
+		cr_assert_eq(errno, EAGAIN);
+	}
+}
+
+/* n connections kept by an mpsrd that is gone now: in a holder of the manager, nowhere else. */
+static void kept_by_a_gone_mpsrd(int *peer, ino_t *ino, int n) {
+	int adopted;
+	struct holder *fs = restart(adopt_none, NULL, &adopted);
+
+	int *conn = calloc(n, sizeof(int));
+	cr_assert_not_null(conn);
+	for (int i = 0; i < n; i++) {
+		int sv[2];
+		cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		conn[i] = sv[0];
+		peer[i] = sv[1];
+		ino[i] = inode(sv[0]);
+		holder_add(fs, sv[0]);
+		/* Accept rounds of 64, as the listeners do. */
+		if (i % 64 == 63)
+			cr_assert_eq(holder_flush(fs), 0);
+	}
+	cr_assert_eq(holder_flush(fs), 0);
+	holder_free(fs);
+	for (int i = 0; i < n; i++)
+		close(conn[i]);
+	free(conn);
+	manager_sync();
+}
+
+/* The next start takes back each of them once. */
+static void all_come_back(const ino_t *ino, int n) {
+	struct got g = got_new(n);
+	int adopted;
+	struct holder *fs = restart(adopt_record, &g, &adopted);
+
+	cr_assert_eq(adopted, n, "%d of %d connections came back", adopted, n);
+	for (int i = 0; i < n; i++)
+		cr_assert_geq(find_ino(&g, ino[i]), 0, "connection %d lost", i);
+	holder_free(fs);
+	got_close(&g);
+}
+
+/*
+ * Out of fds while taking connections back (MSG_CTRUNC): the kernel closes
+ * what did not fit of a message it takes. mpsrd stops there and leaves the
+ * old holder whole: no producer is hung up, and the next start (with more
+ * fds) takes every one back.
+ */
+Test(fdstore, out_of_fds_keeps_the_holder) {
+	enum { N = 100, FREE = 25 };
+	int peer[N];
+	ino_t ino[N];
+	struct rlimit saved, low;
+
+	kept_by_a_gone_mpsrd(peer, ino, N);
+	/* FREE fds free: every one below the highest open fd is taken (the holes by /dev/null). */
+	int top = 0, filler[N], n_filler = 0;
+	for (int fd = 3; fd < 4096; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			top = fd;
+	for (int fd; n_filler < N && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < top;)
+		filler[n_filler++] = fd;
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	low.rlim_cur = (rlim_t)top + 1 + FREE;
+	struct got g = got_new(N);
+	int adopted;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	struct holder *fs = restart(adopt_record, &g, &adopted);
+	holder_free(fs);
+	got_close(&g);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	for (int i = 0; i < n_filler; i++)
+		close(filler[i]);
+	cr_assert_lt(adopted, N, "all %d adopted with %d free fds: the case proves nothing", N,
+		     FREE);
+	assert_connected(peer, N);
+
+	all_come_back(ino, N);
+	for (int i = 0; i < N; i++)
+		close(peer[i]);
+}
+
+/* The pipe's read end: a byte from the child, or -1 after ms. */
+static int read_byte(int fd, int ms) {
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char c;
+
+	if (poll(&p, 1, ms) <= 0 || read(fd, &c, 1) != 1)
+		return -1;
+	return c;
+}
+
+static int adopt_keep(int fd, void *data) {
+	(void)fd;
+	(void)data;
+	return 0;
+}
+
+/*
+ * An mpsrd in a child process takes the kept connections back from copies of
+ * what the manager keeps; it says 'b' before and 'e' after. Returns its pid.
+ */
+static pid_t restore_in_child(int *pipe_rd) {
+	int p[2], n = (int)M.n, fds[MAX_STORED];
+	char names[MAX_STORED][256];
+
+	manager_sync();
+	pthread_mutex_lock(&M.lock);
+	for (int i = 0; i < n; i++) {
+		fds[i] = fcntl(M.fd[i].fd, F_DUPFD_CLOEXEC, 3);
+		snprintf(names[i], sizeof(names[i]), "%s", M.fd[i].name);
+	}
+	pthread_mutex_unlock(&M.lock);
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct holder *h;
+		struct restore *rs;
+		if (holder_new(true, 0, &h) < 0 || restore_new(&rs) < 0)
+			_exit(1);
+		for (int i = 0; i < n; i++)
+			if (restore_take(rs, h, fds[i], names[i]) < 0)
+				_exit(1);
+		(void)!write(p[1], "b", 1);
+		restore_run(rs, h, adopt_keep, NULL);
+		(void)!write(p[1], "e", 1);
+		pause();
+		_exit(0);
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	close(p[1]);
+	*pipe_rd = p[0];
+	return pid;
+}
+
+/*
+ * kill -9 at any moment of taking connections back: every connection is in
+ * a holder of the fd store at every moment, and the next start takes each
+ * back once. Kills land at random moments of the restore; the case goes on
+ * until enough landed inside one (or time is up).
+ */
+Test(fdstore, kill_while_restoring) {
+	enum { N = 3000, WANT_INSIDE = 30 };
+	static int peer[N];
+	static ino_t ino[N];
+	struct timespec t0, t1, start;
+	int rd, inside = 0, rounds = 0;
+
+	kept_by_a_gone_mpsrd(peer, ino, N);
+	/* How long a restore takes here, now. */
+	pid_t pid = restore_in_child(&rd);
+	cr_assert_eq(read_byte(rd, 10000), 'b');
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(read_byte(rd, 10000), 'e');
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long span_us = (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000 + 1;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(rd);
+	all_come_back(ino, N);
+	srand((unsigned)getpid());
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (inside >= WANT_INSIDE || t1.tv_sec - start.tv_sec >= 20)
+			break;
+		pid = restore_in_child(&rd);
+		cr_assert_eq(read_byte(rd, 10000), 'b');
+		usleep((useconds_t)(rand() % span_us));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		inside += read_byte(rd, 0) != 'e';
+		close(rd);
+		rounds++;
+		assert_connected(peer, N);
+		all_come_back(ino, N);
+	}
+	cr_log_info("restore of %d took %ld us; %d kills, %d inside a restore", N, span_us, rounds,
+		    inside);
+	cr_assert_geq(inside, 5, "only %d of %d kills landed inside a restore", inside, rounds);
+	for (int i = 0; i < N; i++)
+		close(peer[i]);
+}
+
+/*
+ * A manager that does not keep the holder (FileDescriptorStoreMax=0, or its
+ * store full): mpsrd notices (its next send into the holder is refused) and
+ * says so; holder_check() tells a restart it is a stop.
+ */
+Test(fdstore, refused_store_is_noticed) {
+	int adopted, sv[2];
+	struct holder *fs = restart(adopt_none, NULL, &adopted);
+
+	cr_assert_eq(holder_check(fs), 0, "a manager that keeps the holder");
+	holder_free(fs);
+	manager_sync();
+	M.max = 0; /* FileDescriptorStoreMax=0 */
+	fs = restart(adopt_none, NULL, &adopted);
+	cr_assert_eq(M.n, 0);
+	cr_assert_gt(M.refused, 0);
+	cr_assert_eq(holder_check(fs), -ECONNREFUSED);
+	/* Connections are served still, only not kept. */
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	holder_add(fs, sv[0]);
+	cr_assert_eq(holder_flush(fs), 0);
+	holder_remove(fs, sv[0]);
+	holder_free(fs);
+	close(sv[0]);
+	close(sv[1]);
+	/* A store with room for one more fd only: the new holder's receiving end is refused. */
+	int old[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, old), 0);
+	M.max = 2;
+	pthread_mutex_lock(&M.lock);
+	keep("holder-0-tx", old[0]);
+	pthread_mutex_unlock(&M.lock);
+	fs = restart(adopt_none, NULL, &adopted);
+	cr_assert_eq(holder_check(fs), -ECONNREFUSED, "the store was full");
+	holder_free(fs);
+	close(old[1]);
 }
