@@ -23,13 +23,6 @@
  * there are this many, and four times as many as packing needs.
  */
 #define MSGS_MAX 512
-/*
- * Room for many messages (each costs the holder's send buffer about 768
- * bytes, whatever the number of fds it carries). The kernel caps it at
- * twice net.core.wmem_max.
- */
-#define HOLDER_SNDBUF (64 << 20)
-
 enum fd_state {
 	FD_NONE,    /* not a connection of ours */
 	FD_PENDING, /* accepted; goes into the holder at the next flush */
@@ -37,17 +30,12 @@ enum fd_state {
 	FD_UNKEPT,  /* the holder refused it; the next compaction tries again */
 };
 
-/* One holder: tx is mpsrd's; rx is the manager's alone (-1), or ours without a manager. */
-struct pair {
-	int tx, rx; /* tx is -1 when there is none */
-	unsigned gen;
-};
-
 struct holder {
 	bool keep;
-	bool refused; /* the manager did not keep a holder: nothing is kept any more */
-	unsigned budget;
+	bool refused;          /* the manager did not keep a holder: nothing is kept any more */
+	unsigned peak, steady; /* fds in flight at most: at a compaction, and between them */
 	struct pair cur;
+	struct retired retired; /* dropped holders the manager has not closed yet */
 	unsigned next_gen;
 	uint8_t *state; /* enum fd_state, by fd number */
 	size_t n_state;
@@ -59,31 +47,25 @@ struct holder {
 	struct ratelimit warn;
 };
 
-int holder_new(bool keep, unsigned budget, struct holder **ret) {
+int holder_new(bool keep, unsigned peak, unsigned steady, struct holder **ret) {
 	struct holder *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		return -ENOMEM;
 	h->keep = keep;
-	h->budget = budget ? budget : UINT32_MAX;
-	h->cur = (struct pair){.tx = -1, .rx = -1};
+	h->peak = peak ? peak : UINT32_MAX;
+	h->steady = steady ? steady : UINT32_MAX;
+	h->cur = PAIR_NONE;
 	h->warn = (struct ratelimit){.interval_usec = 10000000, .burst = 10};
 	*ret = h;
 	return 0;
-}
-
-static void pair_close(struct pair *p) {
-	if (p->tx >= 0)
-		close(p->tx);
-	if (p->rx >= 0)
-		close(p->rx);
-	*p = (struct pair){.tx = -1, .rx = -1};
 }
 
 void holder_free(struct holder *h) {
 	if (!h)
 		return;
 	pair_close(&h->cur);
+	retired_close(&h->retired);
 	free(h->state);
 	free(h);
 }
@@ -91,145 +73,6 @@ void holder_free(struct holder *h) {
 void holder_after_gen(struct holder *h, unsigned gen) {
 	if (gen >= h->next_gen)
 		h->next_gen = gen + 1;
-}
-
-/* --- Holders ------------------------------------------------------------ */
-
-/* Out of the fd store, and closed: its queue, dead connections included, goes. */
-static void pair_drop(struct pair *p) {
-	char name[64];
-
-	if (p->tx < 0)
-		return;
-	fdstore_holder_name(name, sizeof(name), p->gen, "tx");
-	fdstore_drop(name);
-	fdstore_holder_name(name, sizeof(name), p->gen, "rx");
-	fdstore_drop(name);
-	pair_close(p);
-}
-
-/* Both ends to the manager; then its copy alone of rx keeps the queue (see holder.h). */
-static int pair_put(struct pair *p) {
-	char name[64];
-
-	fdstore_holder_name(name, sizeof(name), p->gen, "tx");
-	int r = fdstore_put(p->tx, name);
-	if (r >= 0) {
-		fdstore_holder_name(name, sizeof(name), p->gen, "rx");
-		r = fdstore_put(p->rx, name);
-	}
-	if (r > 0) {
-		close(p->rx);
-		p->rx = -1;
-	}
-	return r;
-}
-
-/* A new holder, in the fd store before anything goes into it; rx stays ours if keep_rx. */
-static int pair_open(unsigned gen, bool keep_rx, struct pair *ret) {
-	int sv[2], size = HOLDER_SNDBUF;
-	char name[64];
-
-	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
-		return -errno;
-	struct pair p = {.tx = sv[0], .rx = sv[1], .gen = gen};
-	/* Best effort: with the default buffer, about 278 messages fit. */
-	(void)setsockopt(p.tx, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	int r = 0;
-	if (keep_rx) {
-		fdstore_holder_name(name, sizeof(name), gen, "tx");
-		r = fdstore_put(p.tx, name);
-		fdstore_holder_name(name, sizeof(name), gen, "rx");
-		r = r < 0 ? r : fdstore_put(p.rx, name);
-	} else {
-		r = pair_put(&p);
-	}
-	if (r < 0) {
-		pair_drop(&p);
-		return r;
-	}
-	*ret = p;
-	return 0;
-}
-
-static int send_fds(int sock, const int *fds, unsigned n) {
-	char byte = 0;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(HOLDER_MSG_FDS * sizeof(int))];
-	} control;
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = n ? control.buf : NULL,
-		.msg_controllen = n ? CMSG_SPACE(n * sizeof(int)) : 0,
-	};
-
-	if (n) {
-		struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(n * sizeof(int));
-		memcpy(CMSG_DATA(cmsg), fds, n * sizeof(int));
-	}
-	while (sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return 0;
-}
-
-int holder_peek_begin(int sock) {
-	int off = 0;
-
-	return setsockopt(sock, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) < 0 ? -errno : 0;
-}
-
-static void close_all(const int *fds, int n) {
-	for (int i = 0; i < n; i++)
-		close(fds[i]);
-}
-
-int holder_peek(int sock, int fds[HOLDER_MSG_FDS]) {
-	char byte;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(HOLDER_MSG_FDS * sizeof(int))];
-	} control;
-	int n = 0;
-
-	for (;;) {
-		struct msghdr msg = {
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = control.buf,
-			.msg_controllen = sizeof(control.buf),
-		};
-		if (recvmsg(sock, &msg, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? 0 : -errno;
-		}
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-				continue;
-			unsigned k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			for (unsigned i = 0; i < k && n < HOLDER_MSG_FDS; i++)
-				memcpy(&fds[n++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-		}
-		/*
-		 * Out of fds: the kernel installed what fit. Those are copies, and
-		 * the message keeps them all: give the copies back, stop here.
-		 */
-		if (msg.msg_flags & MSG_CTRUNC) {
-			close_all(fds, n);
-			return -EMFILE;
-		}
-		/* A message without fds is not ours (or a probe); the next one may be. */
-		if (n > 0)
-			return n;
-	}
 }
 
 /* --- Bookkeeping by fd number ------------------------------------------- */
@@ -284,33 +127,47 @@ static int compact(struct holder *h) {
 			continue;
 		batch[n++] = (int)fd;
 		if (n == HOLDER_MSG_FDS) {
-			if ((r = send_fds(next.tx, batch, n)) < 0)
+			if ((r = pair_send(next.tx, batch, n)) < 0)
 				goto fail;
 			n = 0;
 		}
 	}
-	if (n > 0 && (r = send_fds(next.tx, batch, n)) < 0)
+	if (n > 0 && (r = pair_send(next.tx, batch, n)) < 0)
 		goto fail;
 	h->msgs = (h->live + HOLDER_MSG_FDS - 1) / HOLDER_MSG_FDS;
 	for (size_t fd = 0; fd < h->n_state; fd++)
 		if (h->state[fd] != FD_NONE)
 			h->state[fd] = FD_HELD;
-	pair_drop(&h->cur);
+	retired_add(&h->retired, &h->cur, h->held);
 	h->cur = next;
 	h->held = h->held_live = h->live;
 	h->n_pending = h->unkept = 0;
 	h->compactions++;
 	return 0;
 fail:
-	pair_drop(&next);
+	retired_add(&h->retired, &next, 0);
 	if (r == -ECONNREFUSED)
 		refused(h);
 	return r;
 }
 
-/* Whether adding extra fds could leave no room in the budget for the compaction that follows. */
-static bool over_budget(const struct holder *h, unsigned extra) {
-	return (uint64_t)h->held + extra + h->live > h->budget;
+/* Whether held + extra fds in flight would leave the limits: steady, or the next compaction's peak.
+ */
+static bool over(const struct holder *h, unsigned extra, unsigned retired) {
+	uint64_t held = (uint64_t)h->held + extra + retired;
+
+	return held > h->steady || held + h->live > h->peak;
+}
+
+/*
+ * Whether adding extra fds would leave no room for the compaction that
+ * follows. Dropped holders count until the manager closed them; when they
+ * are what fills the budget, mpsrd waits for it.
+ */
+static bool over_budget(struct holder *h, unsigned extra) {
+	if (!over(h, extra, h->retired.total))
+		return false;
+	return over(h, extra, retired_reap(&h->retired, !over(h, extra, 0)));
 }
 
 static bool too_many_msgs(const struct holder *h) {
@@ -352,7 +209,7 @@ static int try_send_pending(struct holder *h) {
 	/* Dead ones in the holder: a compaction makes room, and keeps the pending ones too. */
 	if (over_budget(h, h->n_pending) && h->held > h->held_live)
 		return -ETOOMANYREFS;
-	int r = send_fds(h->cur.tx, h->pending, h->n_pending);
+	int r = pair_send(h->cur.tx, h->pending, h->n_pending);
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < h->n_pending; i++)
@@ -450,7 +307,7 @@ int holder_check(struct holder *h) {
 	/* rx is ours when there is no manager: nothing outlives mpsrd then. */
 	if (h->cur.tx < 0 || h->cur.rx >= 0)
 		return -ENOTCONN;
-	int r = send_fds(h->cur.tx, NULL, 0);
+	int r = pair_send(h->cur.tx, NULL, 0);
 	if (r == -ECONNREFUSED)
 		refused(h);
 	return r == -EAGAIN ? 0 : r;

@@ -3,6 +3,8 @@
 
 #include <stdbool.h>
 
+#include "pair.h"
+
 /*
  * Keeping producers' connections across restarts and crashes of mpsrd,
  * without costing the service manager a thing per producer.
@@ -15,27 +17,29 @@
  * ones into a new holder and drops the old one. The next start takes them
  * back (restore.h).
  *
- * The receiving end is the manager's only: should the manager refuse it (its
- * store disabled or full), it closes, and the next send into the holder says
- * so (ECONNREFUSED). From then on nothing is kept, and holder_check() says so.
+ * The receiving end is the manager's only (pair.h): should the manager refuse
+ * it (its store disabled or full), the next send into the holder says so.
+ * From then on nothing is kept, and holder_check() says so.
  *
  * Fds in flight cost: the kernel refuses more than the sender's
  * RLIMIT_NOFILE (ETOOMANYREFS), and above 16,000 on the host every AF_UNIX
  * send pays (inflight.h). The holder keeps its own count, the live
- * connections, the dead ones awaiting compaction and a compaction's copies,
- * within a budget.
+ * connections, the dead ones awaiting compaction, a compaction's copies and
+ * dropped holders the manager has not closed yet, within a budget.
  */
 
-#define HOLDER_MSG_FDS 253 /* SCM_MAX_FD: the most fds one message carries */
+#define HOLDER_MSG_FDS PAIR_MSG_FDS
 
 struct holder;
 
 /*
- * keep: whether to keep connections at all (--fd-store). budget: the most
- * fds the holders may have in flight at once (0: no limit); a compaction
- * comes early enough to stay within it, which needs budget >= 2 * live + 253.
+ * keep: whether to keep connections at all (--fd-store). peak: the most fds
+ * the holders may have in flight at any moment (the kernel's limit); steady:
+ * the most between compactions (the host's share); 0: no limit. A compaction
+ * comes early enough to stay within both, which needs peak >= 2 * live + 253
+ * and steady >= live + 253, and room for dead ones (inflight.h).
  */
-int holder_new(bool keep, unsigned budget, struct holder **ret);
+int holder_new(bool keep, unsigned peak, unsigned steady, struct holder **ret);
 
 /* Closes mpsrd's copies; the holder stays with the service manager. */
 void holder_free(struct holder *h);
@@ -81,14 +85,3 @@ struct holder_stats {
 };
 
 void holder_stats(const struct holder *h, struct holder_stats *out);
-
-/* Makes holder_peek() start at the head of sock's queue. Returns 0 or a negative errno. */
-int holder_peek_begin(int sock);
-
-/*
- * The fds of the next message in sock's queue, taken as copies: the message
- * stays (MSG_PEEK; SO_PEEK_OFF moves on to the next one). Returns how many,
- * 0 when the queue has no more, -EMFILE when they did not all fit in this
- * process (none is kept then), or a negative errno.
- */
-int holder_peek(int sock, int fds[HOLDER_MSG_FDS]);

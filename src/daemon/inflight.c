@@ -33,14 +33,19 @@ bool inflight_old_collector(const char *release, const char *version) {
 	return patch < 141;
 }
 
-/* The connections a budget allows: live ones, a third as many dead, and a compaction's copies. */
-static unsigned conns_for(unsigned budget) {
-	return budget > HOLDER_MSG_FDS ? (unsigned)((budget - HOLDER_MSG_FDS) * 2ull / 3) : 1;
+/* Connections within a peak: each twice at a compaction, and a quarter as many dead. */
+static unsigned conns_for_peak(unsigned peak) {
+	return peak > HOLDER_MSG_FDS ? (unsigned)((peak - HOLDER_MSG_FDS) * 4ull / 9) : 1;
 }
 
-/* The budget that lets n connections be held: the inverse of conns_for(). */
-static unsigned budget_for(unsigned n) {
-	return (unsigned)((n * 3ull + 1) / 2 + HOLDER_MSG_FDS);
+/* Connections within a steady count: each once, and a quarter as many dead. */
+static unsigned conns_for_steady(unsigned steady) {
+	return steady > HOLDER_MSG_FDS ? (unsigned)((steady - HOLDER_MSG_FDS) * 4ull / 5) : 1;
+}
+
+/* The steady count that lets n connections be held: the inverse of conns_for_steady(). */
+static unsigned steady_for(unsigned n) {
+	return (unsigned)((n * 5ull + 3) / 4 + HOLDER_MSG_FDS);
 }
 
 static unsigned min_u(unsigned a, unsigned b) {
@@ -60,17 +65,19 @@ void inflight_plan(unsigned asked, bool fd_store, unsigned long nofile, bool old
 		return;
 	}
 	unsigned want = asked ? asked : INFLIGHT_DEFAULT_CONNECTIONS;
-	unsigned host = old_collector ? OLD_HOST_BUDGET : HOST_BUDGET;
+	unsigned share = old_collector ? OLD_HOST_BUDGET : HOST_BUDGET;
 	/* Beyond the host's share only when the operator asks for it (and not on the old
 	 * collector). */
-	if (asked && !old_collector && budget_for(asked) > host)
-		host = budget_for(asked);
-	out->budget = min_u(host, fds);
-	out->max_connections = min_u(want, conns_for(out->budget));
+	if (asked && !old_collector && steady_for(asked) > share)
+		share = steady_for(asked);
+	out->peak = fds;
+	out->steady = min_u(share, fds);
+	unsigned by_peak = conns_for_peak(out->peak), by_steady = conns_for_steady(out->steady);
+	out->max_connections = min_u(want, min_u(by_peak, by_steady));
 	if (out->max_connections < want)
-		out->limit = out->budget < host ? "LimitNOFILE="
-			     : old_collector    ? "the kernel's old collector"
-						: "the host's share of fds in flight";
+		out->limit = by_peak <= by_steady ? "LimitNOFILE="
+			     : old_collector      ? "the kernel's old collector"
+						  : "the host's share of fds in flight";
 }
 
 void inflight_log(const struct inflight_plan *p, unsigned asked, unsigned long nofile,
@@ -81,15 +88,15 @@ void inflight_log(const struct inflight_plan *p, unsigned asked, unsigned long n
 			"6.9, or Debian 6.1.141): every AF_UNIX close on the host scans what "
 			"is in flight, so mpsrd keeps at most %u in flight",
 			release, OLD_HOST_BUDGET);
-	if (!p->budget) {
+	if (!p->peak) {
 		log_info("serving up to %u producers (LimitNOFILE=%lu)", p->max_connections,
 			 nofile);
 		return;
 	}
-	log_info("serving and keeping up to %u producers: at most %u fds in flight (the kernel "
-		 "triggers its collector for the whole host above %u), set by %s; "
-		 "LimitNOFILE=%lu",
-		 p->max_connections, p->budget, TRIGGER, p->limit, nofile);
+	log_info("serving and keeping up to %u producers, set by %s: at most %u fds in flight "
+		 "between compactions (the kernel runs its collector for the whole host above "
+		 "%u), %u at a compaction (LimitNOFILE=%lu)",
+		 p->max_connections, p->limit, p->steady, TRIGGER, p->peak, nofile);
 	if (asked && p->max_connections < asked)
 		log_warning("--max-connections=%u lowered to %u by %s", asked, p->max_connections,
 			    p->limit);

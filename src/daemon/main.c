@@ -329,7 +329,8 @@ static void plan_connections(const struct options *o, struct server_config *cfg)
 	inflight_plan(o->max_connections, o->fd_store, nofile, old, &plan);
 	inflight_log(&plan, o->max_connections, nofile, old, u.release);
 	cfg->max_connections = plan.max_connections;
-	cfg->inflight_max = plan.budget;
+	cfg->inflight_peak = plan.peak;
+	cfg->inflight_steady = plan.steady;
 }
 
 static void report_status(struct daemon *d, const char *state) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "fdstore.h"
@@ -133,8 +134,8 @@ static void take_batch(struct restore *rs, struct holder *h, int *fds, unsigned 
 static void take_holder(struct restore *rs, struct holder *h, int sock) {
 	int fds[HOLDER_MSG_FDS], n;
 
-	if ((n = holder_peek_begin(sock)) == 0)
-		while ((n = holder_peek(sock, fds)) > 0)
+	if ((n = pair_peek_begin(sock)) == 0)
+		while ((n = pair_peek(sock, fds)) > 0)
 			take_batch(rs, h, fds, (unsigned)n);
 	if (n == -EMFILE) {
 		log_error("out of fds taking kept connections back (LimitNOFILE= too low): the "
@@ -188,10 +189,19 @@ int restore_run(struct restore *rs, struct holder *h, int (*adopt)(int fd, void 
 		take_singles(rs, h);
 	if (!rs->whole)
 		return rs->adopted;
-	/* The new holder has them all: only now may the old ones go. */
+	/*
+	 * The new holder has them all: only now may the old ones go. What they
+	 * hold stays in flight until the manager closed them: wait for that
+	 * before serving, for the holder's budget (holder.h).
+	 */
+	bool dropped = false;
 	for (size_t i = 0; i < rs->n_passed; i++)
-		if (rs->passed[i].holder)
+		if (rs->passed[i].holder) {
 			fdstore_drop(rs->passed[i].name);
+			dropped = true;
+		}
+	if (dropped)
+		(void)sd_notify_barrier(0, 5000000);
 	/*
 	 * After an upgrade the fd store may have been full of single connections
 	 * when the holder was offered: offer it again now that they are gone.

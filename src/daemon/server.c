@@ -74,7 +74,8 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 	s->cfg = *cfg;
 	if ((r = worker_new(loop, &cfg->relay, &s->worker)) < 0)
 		goto fail;
-	if ((r = holder_new(cfg->fd_store, cfg->inflight_max, &s->holder)) < 0 ||
+	if ((r = holder_new(cfg->fd_store, cfg->inflight_peak, cfg->inflight_steady, &s->holder)) <
+		    0 ||
 	    (r = restore_new(&s->restore)) < 0)
 		goto fail;
 	if (cfg->stream_transport &&

@@ -192,7 +192,7 @@ static struct holder *restart(int (*adopt)(int fd, void *data), void *data, int 
 	manager_sync();
 	struct restore *rs;
 
-	cr_assert_eq(holder_new(true, 0, &fs), 0);
+	cr_assert_eq(holder_new(true, 0, 0, &fs), 0);
 	cr_assert_eq(restore_new(&rs), 0);
 	for (unsigned i = 0; i < M.n; i++) {
 		cr_assert(fdstore_is_kept(M.fd[i].name));
@@ -511,7 +511,7 @@ Test(fdstore, without_manager) {
 	unsetenv("NOTIFY_SOCKET");
 	struct restore *rs;
 
-	cr_assert_eq(holder_new(true, 0, &fs), 0);
+	cr_assert_eq(holder_new(true, 0, 0, &fs), 0);
 	cr_assert_eq(restore_new(&rs), 0);
 	cr_assert_eq(restore_run(rs, fs, adopt_none, NULL), 0);
 	restore_free(rs);
@@ -656,7 +656,7 @@ static pid_t restore_in_child(int *pipe_rd) {
 	if (pid == 0) {
 		struct holder *h;
 		struct restore *rs;
-		if (holder_new(true, 0, &h) < 0 || restore_new(&rs) < 0)
+		if (holder_new(true, 0, 0, &h) < 0 || restore_new(&rs) < 0)
 			_exit(1);
 		for (int i = 0; i < n; i++)
 			if (restore_take(rs, h, fds[i], names[i]) < 0)
