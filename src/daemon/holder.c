@@ -116,7 +116,7 @@ static void refused(struct holder *h) {
 static int compact(struct holder *h) {
 	struct pair next;
 	int batch[HOLDER_MSG_FDS];
-	unsigned n = 0;
+	unsigned n = 0, sent = 0;
 	int r = pair_open(h->next_gen, false, &next);
 
 	if (r < 0)
@@ -129,6 +129,7 @@ static int compact(struct holder *h) {
 		if (n == HOLDER_MSG_FDS) {
 			if ((r = pair_send(next.tx, batch, n)) < 0)
 				goto fail;
+			sent += n;
 			n = 0;
 		}
 	}
@@ -145,7 +146,7 @@ static int compact(struct holder *h) {
 	h->compactions++;
 	return 0;
 fail:
-	retired_add(&h->retired, &next, 0);
+	retired_add(&h->retired, &next, sent);
 	if (r == -ECONNREFUSED)
 		refused(h);
 	return r;
@@ -271,14 +272,18 @@ static enum fd_state unbook(struct holder *h, int fd) {
 }
 
 void holder_remove(struct holder *h, int fd) {
-	if (!h || unbook(h, fd) != FD_HELD)
+	if (!h)
+		return;
+	enum fd_state st = unbook(h, fd);
+	if (st == FD_NONE)
 		return;
 	/*
-	 * The holder keeps the socket open after mpsrd closes it: the producer
-	 * must see the end now, not at the next compaction.
+	 * A holder keeps the socket open after mpsrd closes it (this one, or an
+	 * old one a restore left whole): the producer must see the end now.
 	 */
 	shutdown(fd, SHUT_RDWR);
-	maybe_compact(h);
+	if (st == FD_HELD)
+		maybe_compact(h);
 }
 
 void holder_forget(struct holder *h, int fd) {
