@@ -322,6 +322,7 @@ void holder_stats(const struct holder *h, struct holder_stats *out) {
 	*out = (struct holder_stats){
 		.live = h->live,
 		.held = h->held,
+		.retired = h->retired.total,
 		.unkept = h->unkept,
 		.generation = h->cur.gen,
 		.compactions = h->compactions,

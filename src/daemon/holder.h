@@ -79,6 +79,7 @@ int holder_check(struct holder *h);
 struct holder_stats {
 	unsigned live;        /* connections kept or to keep */
 	unsigned held;        /* fds in the holder, live or not */
+	unsigned retired;     /* fds in dropped holders the manager has not closed yet */
 	unsigned unkept;      /* connections the holder refused (kept at the next compaction) */
 	unsigned generation;  /* of the holder; each compaction makes a new one */
 	unsigned compactions; /* since start */

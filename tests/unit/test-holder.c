@@ -760,3 +760,51 @@ Test(fdstore, refused_store_is_noticed) {
 	holder_free(fs);
 	close(old[1]);
 }
+
+/*
+ * The holder within its limits (holder_new()): with as many connections as
+ * inflight.h lets it accept, producers leaving and others coming all the
+ * time, what it has in flight (held, and retired holders the manager has not
+ * closed yet) never passes the peak, nor what it holds the steady limit; and
+ * every compaction succeeds.
+ */
+Test(fdstore, within_its_limits) {
+	enum { PEAK = 4000, STEADY = 2000 };
+	/* As inflight.c accepts: min((PEAK - 253) * 4/9, (STEADY - 253) * 4/5). */
+	enum { N = (STEADY - 253) * 4 / 5 };
+	static int conn[N];
+	struct holder_stats st;
+	struct holder *fs;
+	struct restore *rs;
+
+	cr_assert_eq(holder_new(true, PEAK, STEADY, &fs), 0);
+	cr_assert_eq(restore_new(&rs), 0);
+	cr_assert_eq(restore_run(rs, fs, adopt_none, NULL), 0);
+	restore_free(rs);
+	unsigned most = 0;
+	for (int k = 0; k < 4 * N; k++) {
+		int i = k % N;
+		if (k >= N) {
+			holder_remove(fs, conn[i]);
+			close(conn[i]);
+		}
+		conn[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		cr_assert_geq(conn[i], 0);
+		holder_add(fs, conn[i]);
+		if (k % 16 == 15)
+			cr_assert_eq(holder_flush(fs), 0);
+		holder_stats(fs, &st);
+		unsigned now = st.held + st.retired;
+		cr_assert_leq(now, PEAK, "%u in flight at step %d", now, k);
+		cr_assert_leq(st.held, STEADY, "%u held at step %d", st.held, k);
+		cr_assert_eq(st.unkept, 0);
+		most = now > most ? now : most;
+	}
+	holder_stats(fs, &st);
+	cr_assert_gt(st.compactions, 0);
+	cr_log_info("%d connections, %u compactions, at most %u in flight", N, st.compactions,
+		    most);
+	holder_free(fs);
+	for (int i = 0; i < N; i++)
+		close(conn[i]);
+}
