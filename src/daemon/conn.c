@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "conn.h"
-#include "fdstore.h"
+#include "holder.h"
 #include "journal.h"
 #include "log.h"
 #include "origin.h"
@@ -86,7 +86,7 @@ static void conn_close(struct conn *c, int error) {
 	if (c->next)
 		c->next->prev = c->prev;
 	cs->count--;
-	fdstore_remove(cs->cfg.fd_store, c->fd);
+	holder_remove(cs->cfg.holder, c->fd);
 	conn_release(c);
 	cs->cfg.closed(cs->cfg.data);
 }
@@ -184,7 +184,7 @@ int conns_add(struct conns *cs, int fd, int type, bool kept) {
 		return -ENOMEM;
 	}
 	if (!kept)
-		fdstore_add(cs->cfg.fd_store, fd);
+		holder_add(cs->cfg.holder, fd);
 	c->next = cs->head;
 	if (cs->head)
 		cs->head->prev = c;

@@ -19,7 +19,7 @@
 struct conns_config {
 	struct loop *loop;
 	struct worker *worker;
-	struct fdstore *fd_store;  /* keeps connections across restarts (fdstore.h), or NULL */
+	struct holder *holder;     /* keeps connections across restarts (holder.h), or NULL */
 	struct jstreams *jstreams; /* --transport=stream, else NULL */
 	struct ledger *ledger;     /* exactly once across crashes (ledger.h), or NULL; see
 				      conns_use_ledger() */
@@ -39,7 +39,7 @@ void conns_free(struct conns *cs);
 /*
  * Serves a producer connected to a stream or seqpacket socket; takes fd.
  * kept: it is kept across restarts already (adopted at start); otherwise it
- * is kept at the next fdstore_flush(). Returns 0 or a negative errno.
+ * is kept at the next holder_flush(). Returns 0 or a negative errno.
  */
 int conns_add(struct conns *cs, int fd, int type, bool kept);
 

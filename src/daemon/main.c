@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/utsname.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "inflight.h"
 #include "log.h"
 #include "loop.h"
 #include "options.h"
@@ -64,14 +66,32 @@ static int setup_signals(struct daemon *d) {
 	return 0;
 }
 
-/* Each producer holds an fd: lift the soft limit to the hard one. */
-static void raise_nofile(void) {
+/* Each producer holds an fd: lift the soft limit to the hard one. Returns the limit now. */
+static unsigned long raise_nofile(void) {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	return rl.rlim_cur;
+}
+
+/* How many producers mpsrd serves, from the limits it really has (inflight.h). */
+static void plan_connections(const struct options *o, struct server_config *cfg) {
+	struct inflight_plan plan;
+	struct utsname u = {.release = "unknown"};
+	unsigned long nofile = raise_nofile();
+	bool old = uname(&u) == 0 && inflight_old_collector(u.release, u.version);
+
+	inflight_plan(o->max_connections, o->fd_store, nofile, old, &plan);
+	inflight_log(&plan, o->max_connections, nofile, old, u.release);
+	cfg->max_connections = plan.max_connections;
+	cfg->inflight_peak = plan.peak;
+	cfg->inflight_steady = plan.steady;
 }
 
 static void housekeeping(struct daemon *d, uint64_t now) {
@@ -155,14 +175,13 @@ static int run(struct daemon *d) {
 				.default_priority = d->opt.priority,
 				.retry_usec = RETRY_USEC,
 			},
-		.max_connections = d->opt.max_connections,
 		.fd_store = d->opt.fd_store,
 		.stream_transport = d->opt.stream_transport,
 		.unfinished_max = d->opt.unfinished_max,
 	};
 	int r;
 
-	raise_nofile();
+	plan_connections(&d->opt, &cfg);
 	if ((r = loop_new(&d->loop)) < 0 || (r = server_new(d->loop, &cfg, &d->server)) < 0)
 		return log_errno(r, "cannot set up");
 	if ((r = setup_signals(d)) < 0)

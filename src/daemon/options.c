@@ -19,7 +19,7 @@ void options_init(struct options *o) {
 	*o = (struct options){
 		.line_max = MPSR_LINE_MAX_DEFAULT,
 		.priority = MPSR_PRIORITY_DEFAULT,
-		.max_connections = 16384,
+		.max_connections = 0, /* derived at start: inflight.h */
 		.stop_timeout_usec = STOP_TIMEOUT_USEC,
 		.unfinished_max = UNFINISHED_MAX,
 	};
@@ -34,7 +34,9 @@ void options_help(void) {
 	       "socket-activated\n"
 	       "     --line-max=BYTES       Split longer lines (default 49152)\n"
 	       "  -p --priority=N           Priority of lines without <N> prefix (default 6)\n"
-	       "     --max-connections=N    Pause accepting at N producers (default 16384)\n"
+	       "     --max-connections=N    Pause accepting at N producers (default 8192 with\n"
+	       "                            --fd-store, 16384 without; lowered to what\n"
+	       "                            LimitNOFILE= and the kernel allow, see mpsrd(8))\n"
 	       "     --exit-idle=SECONDS    Exit after SECONDS without producers (default 0: "
 	       "never)\n"
 	       "     --stop-timeout=SECONDS At stop, wait this long at most for journald to\n"

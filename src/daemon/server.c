@@ -9,11 +9,13 @@
 
 #include "conn.h"
 #include "fdstore.h"
+#include "holder.h"
 #include "journal.h"
 #include "jstream.h"
 #include "ledger.h"
 #include "listener.h"
 #include "log.h"
+#include "restore.h"
 #include "server.h"
 #include "worker.h"
 
@@ -25,8 +27,9 @@ struct server {
 	struct worker *worker;
 	struct jstreams *jstreams; /* NULL unless cfg.stream_transport */
 	struct conns *conns;
-	struct fdstore *fds;   /* keeps the connections across restarts */
-	struct ledger *ledger; /* what a crash must not repeat, with the fd store; or NULL */
+	struct holder *holder;   /* keeps the connections across restarts */
+	struct restore *restore; /* what the last mpsrd kept, until server_restore() */
+	struct ledger *ledger;   /* what a crash must not repeat, with the fd store; or NULL */
 	struct listeners *listeners;
 	uint64_t accepted;
 	struct job sync;
@@ -47,7 +50,7 @@ static void on_accepted(int fd, int type, void *data) {
 static void on_accepted_all(void *data) {
 	struct server *s = data;
 
-	(void)fdstore_flush(s->fds);
+	(void)holder_flush(s->holder);
 }
 
 static bool too_many(void *data) {
@@ -71,7 +74,9 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 	s->cfg = *cfg;
 	if ((r = worker_new(loop, &cfg->relay, &s->worker)) < 0)
 		goto fail;
-	if ((r = fdstore_new(cfg->fd_store, &s->fds)) < 0)
+	if ((r = holder_new(cfg->fd_store, cfg->inflight_peak, cfg->inflight_steady, &s->holder)) <
+		    0 ||
+	    (r = restore_new(&s->restore)) < 0)
 		goto fail;
 	if (cfg->stream_transport &&
 	    (r = jstreams_new(cfg->relay.default_priority, &s->jstreams)) < 0)
@@ -79,7 +84,7 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 	struct conns_config cc = {
 		.loop = loop,
 		.worker = s->worker,
-		.fd_store = s->fds,
+		.holder = s->holder,
 		.jstreams = s->jstreams,
 		.default_priority = cfg->relay.default_priority,
 		.closed = on_closed,
@@ -111,7 +116,8 @@ void server_free(struct server *s) {
 	if (!worker_free(s->worker))
 		return; /* it is stuck in journald and goes with the process */
 	conns_free(s->conns);
-	fdstore_free(s->fds);
+	restore_free(s->restore);
+	holder_free(s->holder);
 	listeners_free(s->listeners);
 	jstreams_free(s->jstreams);
 	ledger_free(s->ledger);
@@ -143,7 +149,7 @@ bool server_is_kept(const char *name) {
 
 int server_take_kept(struct server *s, int fd, const char *name) {
 	if (strcmp(name, LEDGER_NAME) != 0)
-		return fdstore_take(s->fds, fd, name);
+		return s->restore ? restore_take(s->restore, s->holder, fd, name) : -EALREADY;
 	if (s->ledger)
 		return -EEXIST;
 	return ledger_adopt(fd, s->cfg.unfinished_max, &s->ledger);
@@ -199,7 +205,9 @@ int server_restore(struct server *s) {
 		log_warning_errno(r, "no ledger: a crash may store up to 8 lines twice");
 	if (s->ledger && s->cfg.fd_store)
 		conns_use_ledger(s->conns, s->ledger);
-	int n = fdstore_restore(s->fds, adopt_kept, s);
+	int n = restore_run(s->restore, s->holder, adopt_kept, s);
+	restore_free(s->restore);
+	s->restore = NULL;
 	if (n < 0 || !kept)
 		return n;
 	ledger_finish(s);
@@ -215,8 +223,29 @@ void server_tick(struct server *s, uint64_t now) {
 	listeners_tick(s->listeners, now);
 }
 
+/*
+ * Whether the fd store will outlive this process with every connection:
+ * once the manager has processed all mpsrd sent it, its holder must still
+ * be there.
+ */
+static bool store_usable(struct server *s) {
+	if (!s->cfg.fd_store)
+		return false;
+	int r = sd_notify_barrier(0, 5000000);
+	if (r < 0 && r != -ENOTCONN)
+		log_warning_errno(r, "the service manager did not answer");
+	r = holder_check(s->holder);
+	if (r < 0)
+		log_error("the connections are not in the fd store (%s): this restart is a stop; "
+			  "unfinished lines are written as they stand",
+			  strerror(-r));
+	return r >= 0;
+}
+
 void server_drain(struct server *s, bool restarting) {
 	listeners_drain(s->listeners);
+	if (restarting && !store_usable(s))
+		restarting = false;
 	/* Unfinished lines stay in the ledger only if the fd store outlives this process. */
 	conns_drain(s->conns, restarting && s->ledger);
 }

@@ -18,6 +18,8 @@ struct server_config {
 	struct relay_config relay;
 	unsigned max_connections; /* accepting pauses at this many */
 	bool fd_store;            /* keep connections in the service manager's fd store */
+	unsigned inflight_peak;   /* fds the holder may have in flight (inflight.h), 0: no limit */
+	unsigned inflight_steady; /* the same between compactions */
 	bool stream_transport;    /* stream producers' lines go over journald's stdout stream */
 	size_t unfinished_max; /* bytes of unfinished lines kept across restarts, for all (ledger.h)
 				*/

@@ -225,3 +225,19 @@ rb_stall_watchdogs() {
 	ct systemctl restart mpsr.service || fail "restart"
 	[ "$(rb_show WatchdogUSec)" = 10s ] || fail "WatchdogSec=10s not in effect: $(rb_show WatchdogUSec)"
 }
+
+# rb_dropin NAME TEXT: a drop-in for mpsr.service (printf format), until
+# rb_dropin_remove NAME; reloads systemd. rb_exec_start: the unit's own
+# mpsrd command line, for a drop-in that adds options to it.
+rb_dropin() {
+	ct mkdir -p /run/systemd/system/mpsr.service.d
+	ct_sh "printf '$2' >/run/systemd/system/mpsr.service.d/$1.conf"
+	ct systemctl daemon-reload
+}
+rb_dropin_remove() {
+	ct rm -f "/run/systemd/system/mpsr.service.d/$1.conf"
+	ct systemctl daemon-reload
+}
+rb_exec_start() {
+	ct systemctl cat mpsr.service | sed -n 's/^ExecStart=\(.*mpsrd.*\)/\1/p' | head -n1
+}

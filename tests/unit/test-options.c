@@ -34,7 +34,7 @@ Test(options, defaults_without_arguments) {
 	cr_assert_gt(parse(&o, NULL), 0);
 	cr_assert_eq(o.line_max, MPSR_LINE_MAX_DEFAULT);
 	cr_assert_eq(o.priority, MPSR_PRIORITY_DEFAULT);
-	cr_assert_eq(o.max_connections, 16384);
+	cr_assert_eq(o.max_connections, 0); /* derived at start from the limits (inflight.h) */
 	cr_assert_eq(o.stop_timeout_usec, 60ull * 1000000);
 	cr_assert_eq(o.unfinished_max, 64u << 20);
 	cr_assert_eq(o.exit_idle, 0);
