@@ -46,18 +46,35 @@ static int on_signal(int fd, short revents, void *data) {
 	return 0;
 }
 
-static int setup_signals(struct daemon *d) {
+/* The signals mpsrd handles through its signalfd. */
+static void handled_signals(sigset_t *mask) {
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
+	sigaddset(mask, SIGUSR1);
+}
+
+/*
+ * Blocked first thing, before any thread exists: a thread inherits the mask
+ * it starts with, and a SIGUSR1 (a restart) that finds one unblocked kills
+ * the process by its default action, taking unfinished lines' state with it.
+ */
+static int block_signals(void) {
 	sigset_t mask;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
+	handled_signals(&mask);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return -errno;
 	/* A producer that vanishes must not kill us through a write. */
 	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static int setup_signals(struct daemon *d) {
+	sigset_t mask;
+
+	handled_signals(&mask);
 	d->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (d->signal_fd < 0)
 		return -errno;
@@ -213,6 +230,10 @@ int main(int argc, char *argv[]) {
 	int r;
 
 	log_set_prefix("mpsrd");
+	if ((r = block_signals()) < 0) {
+		log_errno(r, "cannot block signals");
+		return EXIT_FAILURE;
+	}
 	options_init(&d.opt);
 	r = options_parse(argc, argv, &d.opt);
 	if (r <= 0)
