@@ -54,7 +54,7 @@ static size_t round_page(size_t n) {
 }
 
 static size_t table_size(uint32_t n_slots) {
-	return round_page(n_slots * sizeof(struct ledger_slot));
+	return round_page((size_t)n_slots * sizeof(struct ledger_slot));
 }
 
 static int cmp_index(const void *a, const void *b) {
@@ -76,19 +76,53 @@ static int index_slots(struct ledger *l) {
 	return 0;
 }
 
-/* Maps what fd holds and sets up the in-memory side; the record must be valid. */
+/*
+ * Whether the record describes a ledger that fd can hold: a memfd passed back
+ * by the fd store is trusted no further than its size (a mapping past its end
+ * would SIGBUS). Sets *size to the bytes to map.
+ */
+static int check_head(int fd, const struct ledger_record *head, size_t *size) {
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (head->magic != LEDGER_MAGIC || head->n_slots == 0 ||
+	    head->n_slots > LEDGER_SLOTS_LIMIT || head->slot_size == 0 ||
+	    head->slot_size % PAGE != 0 || head->slot_size > LEDGER_SLOT_SIZE_LIMIT)
+		return -EBADMSG;
+	/* Within the limits above, this cannot overflow 64 bits. */
+	uint64_t need =
+		PAGE + table_size(head->n_slots) + (uint64_t)head->n_slots * head->slot_size;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < need || need > SIZE_MAX)
+		return -EBADMSG;
+	*size = (size_t)need;
+	return 0;
+}
+
+/* Every slot's length and take within its size: recovery and the reader trust them. */
+static int check_slots(const struct ledger *l) {
+	for (uint32_t i = 0; i < l->rec->n_slots; i++) {
+		uint64_t state = l->slots[i].state;
+		if (LEN(state) + TAKING(state) > l->rec->slot_size)
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+/* Maps what fd holds and sets up the in-memory side. */
 static int map(int fd, size_t budget, struct ledger **ret) {
 	struct ledger_record head;
 	struct ledger *l;
+	size_t size = 0;
 	int r;
 
 	if (pread(fd, &head, sizeof(head), 0) != sizeof(head))
 		return -EBADMSG;
-	if (head.magic != LEDGER_MAGIC || head.slot_size % PAGE != 0)
-		return -EBADMSG;
+	if ((r = check_head(fd, &head, &size)) < 0)
+		return r;
 	if (!(l = calloc(1, sizeof(*l))))
 		return -ENOMEM;
-	l->map_size = PAGE + table_size(head.n_slots) + (size_t)head.n_slots * head.slot_size;
+	l->map_size = size;
 	l->rec = mmap(NULL, l->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	l->free = calloc(head.n_slots + 1, sizeof(*l->free));
 	l->claimed = calloc(head.n_slots + 1, 1);
@@ -105,6 +139,11 @@ static int map(int fd, size_t budget, struct ledger **ret) {
 	l->data = (char *)l->slots + table_size(head.n_slots);
 	l->fd = fd;
 	l->budget = budget;
+	if ((r = check_slots(l)) < 0) {
+		l->fd = -1; /* the caller's still */
+		ledger_free(l);
+		return r;
+	}
 	/* Slots are taken from the top of the stack: low numbers first. */
 	for (uint32_t i = head.n_slots; i-- > 0;) {
 		if (l->slots[i].ino == 0)
@@ -132,6 +171,9 @@ int ledger_new(unsigned n_slots, size_t slot_size, size_t budget, struct ledger 
 
 	if (fd < 0)
 		return -errno;
+	if (n_slots == 0 || n_slots > LEDGER_SLOTS_LIMIT || head.slot_size == 0 ||
+	    head.slot_size > LEDGER_SLOT_SIZE_LIMIT)
+		return -EINVAL;
 	/* Sparse: a page costs memory only once a line is staged in it. */
 	if (ftruncate(fd, (off_t)(PAGE + table_size(n_slots) + (size_t)n_slots * head.slot_size)) <
 	    0)
@@ -147,10 +189,8 @@ int ledger_new(unsigned n_slots, size_t slot_size, size_t budget, struct ledger 
 int ledger_adopt(int fd, size_t budget, struct ledger **ret) {
 	int r = map(fd, budget, ret);
 
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
+	if (r < 0)
+		return r; /* fd stays the caller's */
 	(*ret)->rec->gen++;
 	return 0;
 }

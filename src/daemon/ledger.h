@@ -39,6 +39,9 @@
 #define LEDGER_NAME    "ledger"       /* its FDNAME= in the fd store */
 #define LEDGER_FIELD   "MPSR_LEDGER=" /* the tag's field */
 #define LEDGER_TAG_MAX 64
+/* What an adopted record may claim: more is a damaged or foreign memfd. */
+#define LEDGER_SLOTS_LIMIT     (1U << 20)
+#define LEDGER_SLOT_SIZE_LIMIT (1U << 25) /* above --line-max's 16 MiB and its slack */
 
 /* The record as it lies in shared memory: written by the writer, read at recovery. */
 struct ledger_record {
@@ -71,8 +74,12 @@ struct ledger;
 
 /*
  * A ledger of its own (a new memfd) with n_slots slots of slot_size bytes,
- * or one kept from before (fd, taken; its slots stay as they were, and the
- * generation goes up). budget: the most bytes staged in all slots at once.
+ * or one kept from before: fd, taken on success and still the caller's on
+ * failure. An adopted ledger keeps its slots as they were (their count and
+ * size too, whatever the options say now: a staged line may be longer than
+ * --line-max), after checking them against the memfd's size; the generation
+ * goes up. budget: the most bytes staged in all slots at once (an adopted
+ * ledger may hold more; nothing is staged then until it is below).
  */
 int ledger_new(unsigned n_slots, size_t slot_size, size_t budget, struct ledger **ret);
 int ledger_adopt(int fd, size_t budget, struct ledger **ret);

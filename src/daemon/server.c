@@ -9,6 +9,7 @@
 
 #include "conn.h"
 #include "fdstore.h"
+#include "frame.h"
 #include "journal.h"
 #include "jstream.h"
 #include "ledger.h"
@@ -146,7 +147,16 @@ int server_take_kept(struct server *s, int fd, const char *name) {
 		return fdstore_take(s->fds, fd, name);
 	if (s->ledger)
 		return -EEXIST;
-	return ledger_adopt(fd, s->cfg.unfinished_max, &s->ledger);
+	int r = ledger_adopt(fd, s->cfg.unfinished_max, &s->ledger);
+	if (r < 0)
+		return r;
+	/* Its slots keep their size: a change of --line-max applies fully after a stop. */
+	uint32_t slot = ledger_record(s->ledger)->slot_size;
+	if (slot < s->cfg.relay.line_max + FRAME_SLACK)
+		log_notice("unfinished lines longer than %" PRIu32
+			   " bytes are written as they stand until mpsrd is stopped",
+			   slot);
+	return 0;
 }
 
 static int adopt_kept(int fd, void *data) {
@@ -158,7 +168,9 @@ static int ledger_start(struct server *s) {
 	/* A slot per producer, as far as it is sensible: more producers share the budget's rest. */
 	unsigned slots = s->cfg.max_connections < LEDGER_SLOTS_MAX ? s->cfg.max_connections
 								   : LEDGER_SLOTS_MAX;
-	int r = ledger_new(slots, s->cfg.relay.line_max, s->cfg.unfinished_max, &s->ledger), fd;
+	/* A slot holds a line of line_max bytes with an octet count before it and a NUL after. */
+	size_t slot = s->cfg.relay.line_max + FRAME_SLACK;
+	int r = ledger_new(slots, slot, s->cfg.unfinished_max, &s->ledger), fd;
 
 	if (r < 0)
 		return r;

@@ -29,6 +29,34 @@ struct feed {
 	int journal_error;    /* what the sink said when it took no more, or 0 */
 };
 
+/*
+ * The longest entry that starts at pos. A staged line adopted from a process
+ * with a larger --line-max may be longer than this one's: the entry it starts
+ * holds all of it (it is out of the socket, and a slot is emptied only
+ * whole), and the lines after it are split at --line-max.
+ */
+static size_t entry_max(const struct relay *r, const struct feed *fe, size_t pos) {
+	return pos < fe->carried && fe->carried > r->cfg.line_max ? fe->carried : r->cfg.line_max;
+}
+
+/*
+ * Room in r->buf for have carried bytes and a full read behind them; only
+ * such an adopted staged line needs more than relay_init() gave. Returns the
+ * bytes there are room for behind the carried ones, or a negative errno.
+ */
+static ssize_t buf_fit(struct relay *r, size_t have) {
+	size_t need = JOURNAL_HEADROOM + have + FRAME_SLACK + READ_CHUNK;
+
+	if (need > r->buf_size) {
+		char *p = realloc(r->buf, need);
+		if (!p)
+			return -ENOMEM;
+		r->buf = p;
+		r->buf_size = need;
+	}
+	return (ssize_t)(r->buf_size - JOURNAL_HEADROOM - have);
+}
+
 void stream_in_init(struct stream_in *in, int fd, bool syslog) {
 	*in = (struct stream_in){.fd = fd, .fs = {.priority = -1, .syslog = syslog}};
 }
@@ -113,7 +141,8 @@ static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, s
 
 	for (;;) {
 		struct frame_state next = st;
-		if (!frame_next(fe->buf + pos, fe->len - pos, r->cfg.line_max, fe->eof, &next, &f))
+		if (!frame_next(fe->buf + pos, fe->len - pos, entry_max(r, fe, pos), fe->eof, &next,
+				&f))
 			break;
 		if (sink->full(sink)) {
 			if ((k = commit(r, sink)) < 0)
@@ -185,11 +214,14 @@ static int keep(struct stream_in *in, const char *from, size_t n) {
 /* Writes the unfinished line already taken from the socket, ended for the reason why. */
 static int stream_flush(struct stream_in *in, struct relay *r, struct line_sink *sink,
 			const char *why) {
-	char *buf = r->buf + JOURNAL_HEADROOM, *carry = NULL;
+	char *buf, *carry = NULL;
 	size_t have = carry_get(in, &carry);
 
 	if (have == 0)
 		return READ_MORE;
+	if (buf_fit(r, have) < 0)
+		return -ENOMEM;
+	buf = r->buf + JOURNAL_HEADROOM;
 	memcpy(buf, carry, have);
 	struct feed fe = {
 		.buf = buf,
@@ -241,15 +273,19 @@ static int unfinished(struct stream_in *in, struct relay *r, struct line_sink *s
 }
 
 static int read_once(struct stream_in *in, struct relay *r, struct line_sink *sink) {
-	char *buf = r->buf + JOURNAL_HEADROOM, *carry = NULL;
-	size_t cap = r->buf_size - JOURNAL_HEADROOM, have = carry_get(in, &carry);
+	char *buf, *carry = NULL;
+	size_t have = carry_get(in, &carry);
+	ssize_t room = buf_fit(r, have);
 	int k;
 
 	if (!relay_journal_ok(r))
 		return READ_RETRY;
+	if (room < 0)
+		return (int)room;
+	buf = r->buf + JOURNAL_HEADROOM;
 	if (have > 0) /* carry is NULL when empty, and memcpy() must not see NULL */
 		memcpy(buf, carry, have);
-	ssize_t n = recv(in->fd, buf + have, cap - have, MSG_PEEK | MSG_DONTWAIT);
+	ssize_t n = recv(in->fd, buf + have, (size_t)room, MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return READ_MORE;
 	if (n < 0) {
@@ -274,7 +310,7 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 		return READ_END;
 	}
 	/* An unfinished line that is all the socket holds is taken out, or poll() would spin. */
-	bool drained = (size_t)n < cap - have;
+	bool drained = n < room;
 	if (in->ledger)
 		return fe.journal_error ? READ_RETRY
 		       : drained        ? unfinished(in, r, sink, &fe)

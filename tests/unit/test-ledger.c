@@ -6,8 +6,10 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -211,6 +213,49 @@ Test(ledger, adopt_counts_generations_and_refuses_strangers) {
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, other), 0);
 	close(other[1]);
 	cr_assert_lt(ledger_adopt(other[0], BUDGET, &again), 0);
+	/* A refused fd stays the caller's, who closes it: closed here too, it would be twice. */
+	cr_assert_geq(fcntl(other[0], F_GETFD), 0, "ledger_adopt() closed an fd it refused");
+	close(other[0]);
+}
+
+/* A memfd with a valid record: the first page of L's, then whatever size is asked for. */
+static int copy_of_record(off_t size) {
+	int fd = memfd_create("test", MFD_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, size), 0);
+	cr_assert_eq(pwrite(fd, ledger_record(L), 4096, 0), 4096);
+	return fd;
+}
+
+/* A record that claims more than its memfd holds would SIGBUS on the first slot read. */
+Test(ledger, adopt_refuses_a_memfd_shorter_than_its_record_says) {
+	struct ledger *again;
+	int fd = copy_of_record(4096);
+	cr_assert_eq(ledger_adopt(fd, BUDGET, &again), -EBADMSG);
+	close(fd);
+
+	fd = copy_of_record(4096);
+	ledger_record(L)->n_slots = LEDGER_SLOTS_LIMIT + 1;
+	cr_assert_eq(pwrite(fd, ledger_record(L), 4096, 0), 4096);
+	ledger_record(L)->n_slots = 4;
+	cr_assert_eq(ftruncate(fd, 1 << 30), 0);
+	cr_assert_eq(ledger_adopt(fd, BUDGET, &again), -EBADMSG);
+	close(fd);
+}
+
+/* A slot that claims more bytes than it holds would be read past its end. */
+Test(ledger, adopt_refuses_a_slot_longer_than_its_size) {
+	struct ledger *again;
+	struct ledger_slot *slot = (struct ledger_slot *)((char *)ledger_record(L) + 4096);
+	slot[1].ino = 42;
+	slot[1].state = (uint64_t)(ledger_record(L)->slot_size + 1) << 32;
+	int fd = dup(ledger_fd(L));
+	cr_assert_eq(ledger_adopt(fd, BUDGET, &again), -EBADMSG);
+	close(fd);
+	slot[1].state = (uint64_t)ledger_record(L)->slot_size << 32;
+	fd = dup(ledger_fd(L));
+	cr_assert_eq(ledger_adopt(fd, BUDGET, &again), 0);
+	ledger_free(again);
 }
 
 /* A restart: the next process maps the same memfd, and the connection comes back. */

@@ -25,6 +25,8 @@ struct test_sink {
 	char got[MAX_LINES][256];
 	const char *brk[MAX_LINES];
 	int prio[MAX_LINES];
+	size_t len[MAX_LINES];
+	char ident[MAX_LINES][16];
 	unsigned n, pending;
 };
 
@@ -37,10 +39,13 @@ static bool refuse(struct test_sink *t) {
 	return false;
 }
 
-static void record(struct test_sink *t, const char *text, size_t len, int prio, const char *brk) {
+static void record(struct test_sink *t, const char *text, const struct frame *f, const char *brk) {
 	cr_assert_lt(t->n, MAX_LINES);
-	snprintf(t->got[t->n], sizeof(t->got[0]), "%.*s", (int)len, text);
-	t->prio[t->n] = prio;
+	snprintf(t->got[t->n], sizeof(t->got[0]), "%.*s", (int)f->len, text);
+	snprintf(t->ident[t->n], sizeof(t->ident[0]), "%.*s", (int)f->fields.ident.len,
+		 f->fields.ident.p ? f->fields.ident.p : "");
+	t->len[t->n] = f->len;
+	t->prio[t->n] = f->priority;
 	t->brk[t->n++] = brk;
 }
 
@@ -49,7 +54,7 @@ static int t_put(struct line_sink *s, char *raw, const struct frame *f, const ch
 
 	if (!t->gather && refuse(t))
 		return -EAGAIN;
-	record(t, raw + f->start, f->len, f->priority, brk);
+	record(t, raw + f->start, f, brk);
 	if (t->gather) {
 		t->pending++;
 		return 0;
@@ -336,5 +341,58 @@ Test(stream, ledger_staged_line_grows_and_survives_a_refusal) {
 	cr_assert_eq(t.n, 1);
 	cr_assert_str_eq(t.got[0], "abcde");
 	cr_assert_eq(ledger_staged_total(l), 1, "'f' is staged now");
+	ledger_free(l);
+}
+
+/*
+ * --line-max lowered across a restart: a line staged under the old one is
+ * longer than the new process's read buffer. It is written whole, as the
+ * first entry (split where the old process staged it), without overflow.
+ */
+Test(stream, ledger_staged_line_longer_than_a_lowered_line_max) {
+	enum { LONG = 150000 };
+	struct relay_config big_cfg = {.line_max = 200000, .default_priority = 6, .retry_usec = 1};
+	struct relay big;
+	struct test_sink t = sink(false, -1);
+	struct ledger *l;
+	static char line[LONG];
+	int sndbuf = 4 * LONG;
+
+	cr_assert_eq(relay_init(&big, &big_cfg), 0);
+	big.journal_checked = r.journal_checked;
+	cr_assert_eq(ledger_new(4, big_cfg.line_max, 1 << 20, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	memset(line, 'x', sizeof(line));
+	size_t sent = 0;
+	while (sent < LONG) {
+		ssize_t k = write(sv[1], line + sent, LONG - sent);
+		if (k > 0)
+			sent += (size_t)k;
+		cr_assert_eq(stream_read(&in, &big, &t.sink), READ_MORE);
+	}
+	while (queued() > 0)
+		cr_assert_eq(stream_read(&in, &big, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 0);
+	cr_assert_eq(ledger_staged_total(l), LONG);
+	cr_assert_eq(stream_drain(&in, &big, &t.sink, true), READ_MORE);
+	relay_done(&big);
+
+	/* The next process: --line-max is 16 now (r), its buffer about 64 KiB. */
+	struct ledger *again;
+	cr_assert_eq(ledger_adopt(dup(ledger_fd(l)), 1 << 20, &again), 0);
+	struct stream_in in2;
+	stream_in_init(&in2, sv[0], false);
+	cr_assert_eq(stream_in_ledger(&in2, again), 0);
+	produce("tail\nnext line\n");
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 3);
+	cr_assert_eq(t.len[0], LONG);
+	cr_assert_str_eq(t.brk[0], "line-max");
+	cr_assert_str_eq(t.got[1], "tail");
+	cr_assert_str_eq(t.got[2], "next line");
+	cr_assert_eq(ledger_staged_total(again), 0);
+	cr_assert_eq(queued(), -1);
+	ledger_free(again);
 	ledger_free(l);
 }
