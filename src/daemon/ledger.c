@@ -439,15 +439,21 @@ ssize_t ledger_recover(struct ledger *l, ledger_find_fn find, ledger_lookup_fn l
 	struct ledger_record *rec = l->rec;
 	ssize_t k = 0;
 
-	/* A take into a slot cut short: its length counts what left the socket. */
+	/*
+	 * A take into a slot cut short: its length counts what left the socket.
+	 * A kill after a take recorded its length leaves the peek offset set
+	 * (it is reset last): it is reset here on every connection with a slot.
+	 */
 	for (uint32_t i = 0; i < rec->n_slots; i++) {
 		struct ledger_slot *s = &l->slots[i];
-		if (s->ino == 0 || TAKING(s->state) == 0)
+		if (s->ino == 0)
 			continue;
 		int fd = find(s->ino, data);
-		uint64_t got = taken_marked(fd, s->state);
-		l->staged += got;
-		put(s->state, (LEN(s->state) + got) << 32);
+		if (TAKING(s->state) != 0) {
+			uint64_t got = taken_marked(fd, s->state);
+			l->staged += got;
+			put(s->state, (LEN(s->state) + got) << 32);
+		}
 		if (fd >= 0)
 			(void)peek_off(fd, -1);
 	}

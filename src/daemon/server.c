@@ -135,6 +135,9 @@ int server_adopt(struct server *s, int fd, const char *name) {
 		close(fd);
 		return r;
 	}
+	/* A kill inside a marked take may have left a peek offset set: it would skip bytes. */
+	if (type == SOCK_STREAM)
+		(void)setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &(int){-1}, sizeof(int));
 	return conns_add(s->conns, fd, type, true);
 }
 

@@ -396,3 +396,64 @@ Test(stream, ledger_staged_line_longer_than_a_lowered_line_max) {
 	ledger_free(again);
 	ledger_free(l);
 }
+
+static int find_sv0(uint64_t ino, void *data) {
+	(void)ino;
+	(void)data;
+	return sv[0];
+}
+
+static int lookup_none(const char *tag, void *data) {
+	(void)tag;
+	(void)data;
+	return 0;
+}
+
+/*
+ * Killed inside a take into the slot, after its new length was recorded and
+ * before the peek offset was reset: the offset (0 here, all taken) stays set,
+ * and every MSG_PEEK read would move it. Recovery resets it.
+ */
+Test(stream, ledger_recovery_resets_a_peek_offset_left_by_a_kill) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(1024);
+
+	produce("unfin");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(ledger_staged_total(l), 5);
+	int off = 0;
+	cr_assert_eq(setsockopt(sv[0], SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)), 0);
+
+	struct ledger *again;
+	cr_assert_eq(ledger_adopt(dup(ledger_fd(l)), 1024, &again), 0);
+	struct stream_in in2;
+	stream_in_init(&in2, sv[0], false);
+	cr_assert_eq(stream_in_ledger(&in2, again), 0);
+	cr_assert_geq(ledger_recover(again, find_sv0, lookup_none, NULL), 0);
+	produce("ished\nA\n");
+	t.refuse_after = 0;
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_RETRY);
+	t.refuse_after = -1;
+	produce("B\n");
+	for (int i = 0; i < 4 && queued() > 0; i++)
+		cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 3);
+	cr_assert_str_eq(t.got[0], "unfinished");
+	cr_assert_str_eq(t.got[1], "A");
+	cr_assert_str_eq(t.got[2], "B");
+	ledger_free(again);
+	ledger_free(l);
+}
+
+/* A peek offset past the data, however it came: the drain neither spins nor loses a line. */
+Test(stream, drain_does_not_spin_on_a_peek_offset_past_the_data, .timeout = 10) {
+	struct test_sink t = sink(false, -1);
+
+	produce("A\nB\n");
+	int off = 100;
+	cr_assert_eq(setsockopt(sv[0], SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)), 0);
+	cr_assert_eq(stream_drain(&in, &r, &t.sink, false), READ_MORE);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.got[0], "A");
+	cr_assert_str_eq(t.got[1], "B");
+}
