@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "journal.h"
 #include "ledger.h"
 #include "log.h"
@@ -324,8 +325,15 @@ static uint64_t taken_marked(int fd, uint64_t word) {
 }
 
 bool ledger_can_stage(const struct ledger *l, const struct ledger_conn *lc, size_t keep, size_t n) {
-	return l->staged + n <= l->budget && keep + n <= l->rec->slot_size &&
+	/* What lc has staged and does not keep is dropped at the job's end: it counts no more. */
+	uint64_t others = l->staged - staged_len(l, lc);
+
+	return others + keep + n <= l->budget && keep + n <= l->rec->slot_size &&
 	       (lc->slot >= 0 || l->n_free > 0);
+}
+
+size_t ledger_slot_size(size_t line_max) {
+	return line_max + FRAME_SLACK;
 }
 
 ssize_t ledger_stage(struct ledger *l, struct ledger_conn *lc, int fd, size_t n) {

@@ -81,6 +81,13 @@ struct ledger;
  * goes up. budget: the most bytes staged in all slots at once (an adopted
  * ledger may hold more; nothing is staged then until it is below).
  */
+/*
+ * The slot size for lines of line_max bytes: an octet count's prefix before
+ * the line and a terminator's NUL after it fit too, so a line that is all
+ * there is still fits in one piece.
+ */
+size_t ledger_slot_size(size_t line_max);
+
 int ledger_new(unsigned n_slots, size_t slot_size, size_t budget, struct ledger **ret);
 int ledger_adopt(int fd, size_t budget, struct ledger **ret);
 void ledger_free(struct ledger *l);
@@ -111,7 +118,10 @@ void ledger_conn_done(struct ledger *l, struct ledger_conn *lc);
 /* The unfinished line staged for lc: its length, and its bytes in *data. */
 size_t ledger_staged(struct ledger *l, const struct ledger_conn *lc, char **data);
 
-/* Whether n more bytes fit, after `keep` bytes of what lc has staged now. */
+/*
+ * Whether n more bytes fit after `keep` bytes of what lc has staged now (all
+ * or none of it: what it does not keep is in the journal and is dropped).
+ */
 bool ledger_can_stage(const struct ledger *l, const struct ledger_conn *lc, size_t keep, size_t n);
 
 /*

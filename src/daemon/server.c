@@ -155,7 +155,7 @@ int server_take_kept(struct server *s, int fd, const char *name) {
 		return r;
 	/* Its slots keep their size: a change of --line-max applies fully after a stop. */
 	uint32_t slot = ledger_record(s->ledger)->slot_size;
-	if (slot < s->cfg.relay.line_max + FRAME_SLACK)
+	if (slot < ledger_slot_size(s->cfg.relay.line_max))
 		log_notice("unfinished lines longer than %" PRIu32
 			   " bytes are written as they stand until mpsrd is stopped",
 			   slot);
@@ -171,8 +171,7 @@ static int ledger_start(struct server *s) {
 	/* A slot per producer, as far as it is sensible: more producers share the budget's rest. */
 	unsigned slots = s->cfg.max_connections < LEDGER_SLOTS_MAX ? s->cfg.max_connections
 								   : LEDGER_SLOTS_MAX;
-	/* A slot holds a line of line_max bytes with an octet count before it and a NUL after. */
-	size_t slot = s->cfg.relay.line_max + FRAME_SLACK;
+	size_t slot = ledger_slot_size(s->cfg.relay.line_max);
 	int r = ledger_new(slots, slot, s->cfg.unfinished_max, &s->ledger), fd;
 
 	if (r < 0)

@@ -23,7 +23,8 @@ struct feed {
 	size_t len;
 	size_t carried; /* buf[0..carried) came from carry, the rest from the socket */
 	bool eof;
-	const char *eof_name; /* MPSR_LINE_BREAK of a last line without '\n' */
+	bool cut;             /* the last entry is cut where buf ends; its message goes on */
+	const char *eof_name; /* MPSR_LINE_BREAK of a last line without '\n', or of a cut one */
 	size_t stored;        /* buf[0..stored) is in the journal */
 	size_t taken;         /* buf[0..taken) is out of the socket */
 	int journal_error;    /* what the sink said when it took no more, or 0 */
@@ -77,7 +78,8 @@ void stream_in_done(struct stream_in *in) {
 static const char *break_name(enum frame_break b, const char *eof_name) {
 	switch (b) {
 	case FRAME_BREAK_LINE_MAX: return "line-max";
-	case FRAME_BREAK_EOF: return eof_name;
+	case FRAME_BREAK_EOF:
+	case FRAME_BREAK_CUT: return eof_name;
 	case FRAME_BREAK_NUL: return LINE_BREAK_NUL;
 	default: return NULL;
 	}
@@ -126,6 +128,19 @@ static void count_stored(struct relay *r, unsigned lines, unsigned split, unsign
 	r->stats.unterminated += unterminated;
 }
 
+/* The entry at fe->buf[pos..): complete, or (fe->cut) cut where the buffer ends. */
+static bool next_entry(const struct relay *r, const struct feed *fe, size_t pos,
+		       struct frame_state *st, struct frame *f) {
+	const char *p = fe->buf + pos;
+	size_t n = fe->len - pos, max = entry_max(r, fe, pos);
+	struct frame_state saved = *st;
+
+	if (frame_next(p, n, max, fe->eof, st, f))
+		return true;
+	*st = saved;
+	return fe->cut && frame_cut(p, n, max, st, f);
+}
+
 /*
  * Frames fe->buf and hands every line to the sink, taking stored lines out of
  * the socket every CONSUME_LINES lines. in->fs follows what is stored. Returns
@@ -141,9 +156,14 @@ static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, s
 
 	for (;;) {
 		struct frame_state next = st;
-		if (!frame_next(fe->buf + pos, fe->len - pos, entry_max(r, fe, pos), fe->eof, &next,
-				&f))
+		if (!next_entry(r, fe, pos, &next, &f)) {
+			/* A cut leaves nothing behind: not even half a "\n\0" terminator. */
+			if (fe->cut && pos < fe->len && pos == fe->stored) {
+				fe->stored = fe->len;
+				in->fs.ended = 0;
+			}
 			break;
+		}
 		if (sink->full(sink)) {
 			if ((k = commit(r, sink)) < 0)
 				goto refused;
@@ -157,7 +177,7 @@ static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, s
 			goto refused;
 		st = next;
 		pos += f.consumed;
-		split += f.brk == FRAME_BREAK_LINE_MAX;
+		split += f.brk == FRAME_BREAK_LINE_MAX || f.brk == FRAME_BREAK_CUT;
 		unterminated += f.brk == FRAME_BREAK_EOF;
 		if (k == 0)
 			continue;
@@ -265,7 +285,7 @@ static int unfinished(struct stream_in *in, struct relay *r, struct line_sink *s
 		in->stage = fe->len - from;
 		return READ_MORE;
 	}
-	fe->eof = true;
+	fe->cut = true;
 	fe->eof_name = "budget";
 	if ((k = feed(in, r, sink, fe)) < 0 || (k = take(in, r, fe, fe->stored)) < 0)
 		return k;

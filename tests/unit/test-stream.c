@@ -457,3 +457,109 @@ Test(stream, drain_does_not_spin_on_a_peek_offset_past_the_data, .timeout = 10) 
 	cr_assert_str_eq(t.got[0], "A");
 	cr_assert_str_eq(t.got[1], "B");
 }
+
+/* A relay of its own, for tests that need another --line-max. */
+static struct relay relay_with(size_t line_max) {
+	struct relay_config cfg = {.line_max = line_max, .default_priority = 6, .retry_usec = 1};
+	struct relay rr;
+	cr_assert_eq(relay_init(&rr, &cfg), 0);
+	rr.journal_checked = r.journal_checked;
+	return rr;
+}
+
+/*
+ * Over the budget, an octet-counted message is cut where the budget cut it;
+ * its rest keeps its priority, identifier and count, and the next message
+ * is an entry of its own.
+ */
+Test(stream, ledger_budget_cut_keeps_message_boundaries) {
+	struct test_sink t = sink(false, -1);
+	struct relay rr = relay_with(64);
+	struct ledger *l;
+
+	in.fs.syslog = true;
+	cr_assert_eq(ledger_new(4, ledger_slot_size(64), 4, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	produce("30 <13>app: aaaaaaaaaaa"); /* 20 of the message's 30 bytes */
+	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_str_eq(t.got[0], "aaaaaaaaaaa");
+	cr_assert_str_eq(t.brk[0], "budget");
+	cr_assert_eq(queued(), -1);
+	produce("bbbbbbbbbb8 <13>xyzwok\n");
+	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 4);
+	cr_assert_str_eq(t.got[1], "bbbbbbbbbb");
+	cr_assert_eq(t.prio[1], 5);
+	cr_assert_str_eq(t.ident[1], "app");
+	cr_assert_null(t.brk[1]);
+	cr_assert_str_eq(t.got[2], "xyzw");
+	cr_assert_eq(t.prio[2], 5);
+	cr_assert_str_eq(t.got[3], "ok");
+	ledger_free(l);
+	relay_done(&rr);
+}
+
+/* The same in lines mode: the rest of a "<N>" line keeps its priority. */
+Test(stream, ledger_budget_cut_keeps_the_priority) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(4);
+
+	produce("<2>unfin");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	produce("ished\nnext\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 3);
+	cr_assert_str_eq(t.got[0], "unfin");
+	cr_assert_str_eq(t.brk[0], "budget");
+	cr_assert_str_eq(t.got[1], "ished");
+	cr_assert_eq(t.prio[1], 2);
+	cr_assert_str_eq(t.got[2], "next");
+	cr_assert_eq(t.prio[2], -1);
+	ledger_free(l);
+}
+
+/*
+ * An octet-counted message of line_max bytes in two pieces: the first,
+ * with its count's prefix, is staged (the slot has room for it), not cut.
+ */
+Test(stream, ledger_slot_holds_a_line_max_message_with_its_count) {
+	enum { MAX = 4096 };
+	struct test_sink t = sink(false, -1);
+	struct relay rr = relay_with(MAX);
+	struct ledger *l;
+	static char msg[MAX + 16];
+
+	in.fs.syslog = true;
+	cr_assert_eq(ledger_new(4, ledger_slot_size(MAX), 1 << 20, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	int n = snprintf(msg, sizeof(msg), "%d <13>", MAX);
+	memset(msg + n, 'a', sizeof(msg) - (size_t)n);
+	size_t whole = (size_t)n - 4 + MAX; /* the count's prefix, and the message */
+	cr_assert_eq(write(sv[1], msg, whole - 1), (ssize_t)whole - 1);
+	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 0, "the first piece is staged, not written as it stands");
+	cr_assert_eq(write(sv[1], msg + whole - 1, 1), 1);
+	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_eq(t.len[0], MAX - 4);
+	cr_assert_null(t.brk[0]);
+	ledger_free(l);
+	relay_done(&rr);
+}
+
+/* The budget counts what a connection keeps staged, not what is dropped at the job's end. */
+Test(stream, ledger_budget_does_not_count_bytes_about_to_be_freed) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(8);
+
+	produce("abcdef");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(ledger_staged_total(l), 6);
+	produce("\nghijkl");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_str_eq(t.got[0], "abcdef");
+	cr_assert_eq(ledger_staged_total(l), 6, "ghijkl is staged, not cut");
+	ledger_free(l);
+}
