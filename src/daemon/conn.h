@@ -24,6 +24,7 @@ struct conns_config {
 	struct ledger *ledger;     /* exactly once across crashes (ledger.h), or NULL; see
 				      conns_use_ledger() */
 	int default_priority;
+	size_t unfinished_max; /* bytes of unfinished lines held in memory, all connections */
 	/* After a connection closed. */
 	void (*closed)(void *data);
 	void *data;
@@ -47,6 +48,13 @@ unsigned conns_count(const struct conns *cs);
 
 /* The fd of the stream connection whose socket has this inode, or -1. */
 int conns_find(const struct conns *cs, uint64_t ino);
+
+/*
+ * The stream connection whose socket has this inode keeps bytes of its
+ * unfinished line that are out of its socket already (stream_in_carry()).
+ * Returns 0, -ENOENT, or another negative errno.
+ */
+int conns_carry(struct conns *cs, uint64_t ino, const char *bytes, size_t n);
 
 /* Connections added from now on keep account in l (ledger.h). */
 void conns_use_ledger(struct conns *cs, struct ledger *l);

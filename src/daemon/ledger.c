@@ -443,7 +443,39 @@ static ssize_t recover_job(struct ledger *l, int fd, ledger_lookup_fn lookup, vo
 	return k < 0 ? k : total;
 }
 
+/*
+ * Slots whose connection came back without an account (another transport,
+ * no --fd-store any more, a failed fstat()), or did not come back: their
+ * bytes are out of the socket, so those of a connection that is there are
+ * handed to it before the slot is freed.
+ */
+static void release_unclaimed(struct ledger *l, const struct ledger_hooks *h) {
+	for (uint32_t i = 0; i < l->rec->n_slots; i++) {
+		struct ledger_slot *s = &l->slots[i];
+		if (s->ino == 0 || l->claimed[i])
+			continue;
+		size_t len = (size_t)LEN(s->state);
+		if (len > 0 && h->hand_over && h->find(s->ino, h->data) >= 0) {
+			int r = h->hand_over(s->ino, l->data + (size_t)i * l->rec->slot_size, len,
+					     h->data);
+			if (r < 0)
+				log_warning_errno(r, "%zu bytes of an unfinished line are lost",
+						  len);
+		}
+		slot_release(l, i);
+	}
+}
+
 ssize_t ledger_recover(struct ledger *l, ledger_find_fn find, ledger_lookup_fn lookup, void *data) {
+	struct ledger_hooks h = {.find = find, .lookup = lookup, .data = data};
+
+	return ledger_recover_with(l, &h);
+}
+
+ssize_t ledger_recover_with(struct ledger *l, const struct ledger_hooks *h) {
+	ledger_find_fn find = h->find;
+	ledger_lookup_fn lookup = h->lookup;
+	void *data = h->data;
 	struct ledger_record *rec = l->rec;
 	ssize_t k = 0;
 
@@ -476,10 +508,7 @@ ssize_t ledger_recover(struct ledger *l, ledger_find_fn find, ledger_lookup_fn l
 				slot_empty(l, i);
 		put(rec->ino, 0);
 	}
-	/* Slots of connections that did not come back. */
-	for (uint32_t i = 0; i < rec->n_slots; i++)
-		if (l->slots[i].ino != 0 && !l->claimed[i])
-			slot_release(l, i);
+	release_unclaimed(l, h);
 	free(l->index);
 	l->index = NULL;
 	l->n_index = 0;

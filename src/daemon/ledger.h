@@ -158,8 +158,26 @@ typedef int (*ledger_find_fn)(uint64_t ino, void *data);
 /*
  * At start, once the kept connections are back and before any is read:
  * finishes what a crash cut short (the job under way, a take into a slot),
- * and frees the slots of connections that did not come back. Returns the
+ * resets the peek offset of every connection it finds, and frees the slots
+ * of connections that have no account (see ledger_recover_with()). Returns the
  * bytes taken out of the job's socket because journald had them already,
  * or a negative errno.
  */
 ssize_t ledger_recover(struct ledger *l, ledger_find_fn find, ledger_lookup_fn lookup, void *data);
+
+/*
+ * The bytes staged for a kept connection that came back without an account
+ * (ledger_conn_init() not called for it, or failed): its fd's owner keeps
+ * them (in memory) from now on. Returns 0 or a negative errno.
+ */
+typedef int (*ledger_hand_over_fn)(uint64_t ino, const char *bytes, size_t len, void *data);
+
+struct ledger_hooks {
+	ledger_find_fn find;
+	ledger_lookup_fn lookup;
+	ledger_hand_over_fn hand_over; /* or NULL: such bytes are dropped */
+	void *data;
+};
+
+/* ledger_recover(), with staged bytes handed over rather than dropped. */
+ssize_t ledger_recover_with(struct ledger *l, const struct ledger_hooks *h);

@@ -83,6 +83,7 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 		.fd_store = s->fds,
 		.jstreams = s->jstreams,
 		.default_priority = cfg->relay.default_priority,
+		.unfinished_max = cfg->unfinished_max,
 		.closed = on_closed,
 		.data = s,
 	};
@@ -192,9 +193,22 @@ static int find_conn(uint64_t ino, void *data) {
 	return conns_find(s->conns, ino);
 }
 
+/* A staged line of a connection that came back without an account: kept in its memory. */
+static int hand_over(uint64_t ino, const char *bytes, size_t len, void *data) {
+	struct server *s = data;
+
+	return conns_carry(s->conns, ino, bytes, len);
+}
+
 /* What the last process was doing when it died: finished now, before anything is read. */
 static void ledger_finish(struct server *s) {
-	ssize_t k = ledger_recover(s->ledger, find_conn, ledger_lookup_journal, s);
+	struct ledger_hooks h = {
+		.find = find_conn,
+		.lookup = ledger_lookup_journal,
+		.hand_over = hand_over,
+		.data = s,
+	};
+	ssize_t k = ledger_recover_with(s->ledger, &h);
 
 	if (k < 0)
 		log_warning_errno((int)k, "cannot finish a producer's account after a crash");

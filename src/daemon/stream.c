@@ -70,6 +70,8 @@ int stream_in_ledger(struct stream_in *in, struct ledger *l) {
 }
 
 void stream_in_done(struct stream_in *in) {
+	if (in->budget)
+		atomic_fetch_sub(&in->budget->used, in->carry_len);
 	free(in->carry);
 	in->carry = NULL;
 	in->carry_len = 0;
@@ -225,10 +227,21 @@ static int keep(struct stream_in *in, const char *from, size_t n) {
 	if (!p)
 		return -ENOMEM;
 	memcpy(p, from, n);
-	free(in->carry);
+	stream_in_done(in);
+	if (in->budget)
+		atomic_fetch_add(&in->budget->used, n);
 	in->carry = p;
 	in->carry_len = n;
 	return 0;
+}
+
+/* Whether a carry of n bytes fits in the budget, in place of in's carry now. */
+static bool carry_fits(const struct stream_in *in, size_t n) {
+	return !in->budget || atomic_load(&in->budget->used) - in->carry_len + n <= in->budget->max;
+}
+
+int stream_in_carry(struct stream_in *in, const char *bytes, size_t n) {
+	return in->ledger ? -EBUSY : keep(in, bytes, n);
 }
 
 /* Writes the unfinished line already taken from the socket, ended for the reason why. */
@@ -352,8 +365,15 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 		return fe.journal_error ? READ_RETRY
 		       : drained        ? unfinished(in, r, sink, &fe)
 					: READ_MORE;
-	if (fe.journal_error == 0 && drained && (k = take(in, r, &fe, fe.len)) < 0)
-		return k;
+	if (fe.journal_error == 0 && drained) {
+		if ((k = take(in, r, &fe, fe.len)) < 0)
+			return k;
+		/* Beyond the budget, the line is written as it stands, as with a ledger. */
+		fe.cut = !carry_fits(in, fe.taken - fe.stored);
+		fe.eof_name = "budget";
+		if (fe.cut && (k = feed(in, r, sink, &fe)) < 0)
+			return k;
+	}
 	if ((k = keep(in, buf + fe.stored, fe.taken - fe.stored)) < 0)
 		return k;
 	return fe.journal_error ? READ_RETRY : READ_MORE;

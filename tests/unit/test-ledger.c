@@ -379,3 +379,30 @@ Test(ledger, slots_of_vanished_connections_are_freed) {
 	cr_assert_eq(ledger_staged_total(again), 0);
 	ledger_free(again);
 }
+
+static char handed[64];
+static int hand_over(uint64_t ino, const char *bytes, size_t len, void *data) {
+	(void)data;
+	cr_assert_eq(ino, lc.ino);
+	snprintf(handed, sizeof(handed), "%.*s", (int)len, bytes);
+	return 0;
+}
+
+/*
+ * A connection that comes back without an account (another transport, no
+ * --fd-store, a failed fstat()): its staged bytes are out of the socket, so
+ * recovery hands them over before it frees the slot.
+ */
+Test(ledger, staged_bytes_of_a_connection_without_account_are_handed_over) {
+	char buf[16];
+	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
+	cr_assert_eq(write(sv[0], "abc", 3), 3);
+	cr_assert_eq(ledger_stage(L, &lc, sv[1], 3), 3);
+	struct ledger *again;
+	cr_assert_eq(ledger_adopt(dup(ledger_fd(L)), BUDGET, &again), 0);
+	struct ledger_hooks h = {.find = find, .lookup = lookup, .hand_over = hand_over};
+	cr_assert_eq(ledger_recover_with(again, &h), 0);
+	cr_assert_str_eq(handed, "abc");
+	cr_assert_eq(ledger_staged_total(again), 0);
+	ledger_free(again);
+}

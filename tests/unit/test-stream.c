@@ -563,3 +563,60 @@ Test(stream, ledger_budget_does_not_count_bytes_about_to_be_freed) {
 	cr_assert_eq(ledger_staged_total(l), 6, "ghijkl is staged, not cut");
 	ledger_free(l);
 }
+
+/* Without a ledger, unfinished lines in memory share one budget across connections. */
+Test(stream, carry_is_bounded_by_the_budget_across_connections) {
+	struct test_sink t = sink(false, -1);
+	struct carry_budget b = {.max = 10};
+	int pair[2];
+	struct stream_in in2;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair), 0);
+	stream_in_init(&in2, pair[0], false);
+	in.budget = in2.budget = &b;
+	produce("<2>unfin");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 0);
+	cr_assert_eq(b.used, 8);
+	cr_assert_eq(write(pair[1], "second", 6), 6);
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1, "over the budget: written as it stands");
+	cr_assert_str_eq(t.got[0], "second");
+	cr_assert_str_eq(t.brk[0], "budget");
+	cr_assert_eq(b.used, 8);
+	cr_assert_eq(write(pair[1], " half\n", 6), 6);
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_str_eq(t.got[1], " half");
+	produce("ished\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_str_eq(t.got[2], "unfinished");
+	cr_assert_eq(t.prio[2], 2);
+	cr_assert_eq(b.used, 0);
+	stream_in_done(&in2);
+	close(pair[0]);
+	close(pair[1]);
+}
+
+/* A connection's end gives its carry's share of the budget back. */
+Test(stream, carry_budget_is_given_back_at_the_end) {
+	struct test_sink t = sink(false, -1);
+	struct carry_budget b = {.max = 100};
+
+	in.budget = &b;
+	produce("abc");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(b.used, 3);
+	stream_in_done(&in);
+	cr_assert_eq(b.used, 0);
+}
+
+/* A staged line handed over from a ledger the connection has no account in. */
+Test(stream, handed_over_bytes_come_first) {
+	struct test_sink t = sink(false, -1);
+
+	cr_assert_eq(stream_in_carry(&in, "unfin", 5), 0);
+	produce("ished\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_str_eq(t.got[0], "unfinished");
+}
