@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,7 +17,7 @@
 #include "log.h"
 #include "macro.h"
 
-#define LEDGER_MAGIC 0x6d70736dU /* "mpsm": the layout below */
+#define LEDGER_MAGIC 0x6d707332U /* "mps2": the layout of ledger.h */
 #define PAGE         4096U
 /* How long recovery waits for journald to process what it was sent before reading back. */
 #define SYNC_USEC (30ULL * 1000000)
@@ -165,6 +166,7 @@ int ledger_new(unsigned n_slots, size_t slot_size, size_t budget, struct ledger 
 	struct ledger_record head = {
 		.magic = LEDGER_MAGIC,
 		.gen = 1,
+		.uid = (uint32_t)geteuid(),
 		.n_slots = n_slots,
 		.slot_size = (uint32_t)round_page(slot_size),
 	};
@@ -172,6 +174,8 @@ int ledger_new(unsigned n_slots, size_t slot_size, size_t budget, struct ledger 
 
 	if (fd < 0)
 		return -errno;
+	if (getrandom(&head.id, sizeof(head.id), 0) != sizeof(head.id))
+		return -EIO;
 	if (n_slots == 0 || n_slots > LEDGER_SLOTS_LIMIT || head.slot_size == 0 ||
 	    head.slot_size > LEDGER_SLOT_SIZE_LIMIT)
 		return -EINVAL;
@@ -193,6 +197,7 @@ int ledger_adopt(int fd, size_t budget, struct ledger **ret) {
 	if (r < 0)
 		return r; /* fd stays the caller's */
 	(*ret)->rec->gen++;
+	(*ret)->rec->uid = (uint32_t)geteuid();
 	return 0;
 }
 
@@ -238,7 +243,8 @@ int ledger_conn_init(struct ledger_conn *lc, struct ledger *l, int fd) {
 	lc->ino = (uint64_t)st.st_ino;
 	if ((lc->slot = find_slot(l, lc->ino)) >= 0)
 		l->claimed[lc->slot] = 1;
-	int n = snprintf(lc->tag, sizeof(lc->tag), LEDGER_FIELD "%" PRIu32 ".%" PRIu64 ".0",
+	int n = snprintf(lc->tag, sizeof(lc->tag),
+			 LEDGER_FIELD "%016" PRIx64 ".%" PRIu32 ".%" PRIu64 ".0", l->rec->id,
 			 l->rec->gen, lc->ino);
 	lc->tag_iov = (struct iovec){lc->tag, (size_t)n};
 	return 0;

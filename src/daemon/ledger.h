@@ -22,7 +22,7 @@
  *    after a crash the socket itself says how much of the n left it.
  *  - Sending an entry. Whether journald got a datagram that was being sent
  *    when the process died cannot be told from this side. Every entry
- *    carries MPSR_LEDGER=GEN.INODE.PARITY (the start's generation, the
+ *    carries MPSR_LEDGER=ID.GEN.INODE.PARITY (the ledger's id, the start's generation, the
  *    connection's socket inode, and the parity of its count of entries).
  *    After a crash mpsrd waits until journald has processed all it was
  *    sent, then reads the connection's last entry of that generation back:
@@ -38,7 +38,7 @@
 
 #define LEDGER_NAME    "ledger"       /* its FDNAME= in the fd store */
 #define LEDGER_FIELD   "MPSR_LEDGER=" /* the tag's field */
-#define LEDGER_TAG_MAX 64
+#define LEDGER_TAG_MAX 80
 /* What an adopted record may claim: more is a damaged or foreign memfd. */
 #define LEDGER_SLOTS_LIMIT     (1U << 20)
 #define LEDGER_SLOT_SIZE_LIMIT (1U << 25) /* above --line-max's 16 MiB and its slack */
@@ -49,6 +49,14 @@ struct ledger_record {
 	uint32_t gen; /* of the process using it; one more at each start */
 	uint32_t n_slots;
 	uint32_t slot_size; /* bytes of an unfinished line a slot holds */
+	/*
+	 * Random, made with the ledger and kept with it: its tags name it, so
+	 * that another ledger's entries (an earlier boot's, another host's) never
+	 * match them.
+	 */
+	uint64_t id;
+	uint32_t uid; /* the writer's effective uid (of this generation) */
+	uint32_t reserved;
 	/* The connection whose job is under way (its socket's inode), or 0. */
 	uint64_t ino;
 	uint64_t carried; /* its staged bytes when the job started: positions count them first */
@@ -60,7 +68,7 @@ struct ledger_record {
 	uint64_t take;
 	uint64_t confirmed; /* journald has the entries made of the first this many bytes */
 	uint64_t writing;   /* an entry is being sent: the position it ends at, plus one; or 0 */
-	char tag[LEDGER_TAG_MAX]; /* the entry being sent: LEDGER_FIELD "GEN.INODE.PARITY" */
+	char tag[LEDGER_TAG_MAX]; /* the entry being sent: LEDGER_FIELD "ID.GEN.INODE.PARITY" */
 };
 
 /* A slot: whose unfinished line it holds, and how long it is (high 32 bits) with a take under way.
@@ -97,7 +105,12 @@ int ledger_fd(const struct ledger *l);
 struct ledger_record *ledger_record(struct ledger *l);
 uint64_t ledger_staged_total(const struct ledger *l);
 
-/* A connection's side: its inode, its count of entries, its tag, its slot. */
+/*
+ * A connection's side: its inode, its count of entries, its tag, its slot.
+ * The tag is LEDGER_FIELD "ID.GEN.INODE.PARITY": the ledger's id (16 hex
+ * digits), the generation, the socket's inode, the parity of the entry's
+ * number on this connection.
+ */
 struct ledger_conn {
 	uint64_t ino;
 	uint64_t entries;

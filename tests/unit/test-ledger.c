@@ -101,8 +101,8 @@ Test(ledger, tags_alternate_per_entry_and_name_the_connection) {
 	ledger_begin(L, &lc);
 	for (int i = 0; i < 3; i++) {
 		ledger_sending(L, &lc, 4 * (uint64_t)(i + 1));
-		snprintf(want, sizeof(want), "MPSR_LEDGER=1.%lu.%d", (unsigned long)st.st_ino,
-			 i & 1);
+		snprintf(want, sizeof(want), "MPSR_LEDGER=%016llx.1.%lu.%d",
+			 (unsigned long long)ledger_record(L)->id, (unsigned long)st.st_ino, i & 1);
 		cr_assert_str_eq(lc.tag, want);
 		cr_assert_str_eq(ledger_record(L)->tag, want);
 		cr_assert_eq(lc.tag_iov.iov_len, strlen(want));
@@ -206,7 +206,12 @@ Test(ledger, adopt_counts_generations_and_refuses_strangers) {
 	cr_assert_eq(ledger_record(again)->gen, 2);
 	struct ledger_conn lc2;
 	cr_assert_eq(ledger_conn_init(&lc2, again, sv[1]), 0);
-	cr_assert(strncmp(lc2.tag, "MPSR_LEDGER=2.", 14) == 0, "%s", lc2.tag);
+	char want[LEDGER_TAG_MAX];
+	snprintf(want, sizeof(want), "MPSR_LEDGER=%016llx.2.",
+		 (unsigned long long)ledger_record(L)->id);
+	cr_assert(strncmp(lc2.tag, want, strlen(want)) == 0, "%s", lc2.tag);
+	cr_assert_eq(ledger_record(again)->id, ledger_record(L)->id,
+		     "the id stays with the ledger");
 	ledger_free(again);
 
 	int other[2];
@@ -405,4 +410,16 @@ Test(ledger, staged_bytes_of_a_connection_without_account_are_handed_over) {
 	cr_assert_str_eq(handed, "abc");
 	cr_assert_eq(ledger_staged_total(again), 0);
 	ledger_free(again);
+}
+
+/* Two ledgers (two boots, two hosts) never tag alike: each has an id of its own. */
+Test(ledger, tags_name_their_ledger_and_the_record_its_writer) {
+	struct ledger *other;
+	struct ledger_conn lc2;
+	cr_assert_eq(ledger_new(4, 100, BUDGET, &other), 0);
+	cr_assert_eq(ledger_conn_init(&lc2, other, sv[1]), 0);
+	cr_assert_neq(ledger_record(other)->id, ledger_record(L)->id);
+	cr_assert_str_neq(lc2.tag, lc.tag, "same generation and inode, another ledger");
+	cr_assert_eq(ledger_record(other)->uid, (uint32_t)geteuid());
+	ledger_free(other);
 }
