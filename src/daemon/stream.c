@@ -88,7 +88,7 @@ static const char *break_name(enum frame_break b, const char *eof_name) {
 }
 
 /* Takes buf[taken..upto) out of the socket; they were read with MSG_PEEK already. */
-static int take(struct stream_in *in, struct relay *r, struct feed *fe, size_t upto) {
+static int take_upto(struct stream_in *in, struct relay *r, struct feed *fe, size_t upto) {
 	while (fe->taken < upto) {
 		size_t n = upto - fe->taken;
 		ssize_t k = in->ledger ? ledger_take(in->ledger, in->fd, fe->buf + fe->taken, n)
@@ -103,12 +103,16 @@ static int take(struct stream_in *in, struct relay *r, struct feed *fe, size_t u
 
 /*
  * The sink's calls that may wait for journald, marked so that the loop can
- * tell. A line is in the ledger while it is sent, by where it ends in buf.
+ * tell. A line is in the ledger while it is sent, by where it ends in buf
+ * and the framing state after it.
  */
-static int put(struct stream_in *in, struct relay *r, struct line_sink *sink, const struct feed *fe,
-	       size_t pos, const struct frame *f, const char *brk) {
+static int send_entry(struct stream_in *in, struct relay *r, struct line_sink *sink,
+		      const struct feed *fe, size_t pos, const struct frame *f,
+		      const struct frame_state *after) {
+	const char *brk = break_name(f->brk, fe->eof_name);
+
 	if (in->ledger)
-		ledger_sending(in->ledger, &in->lc, pos + f->consumed);
+		ledger_sending(in->ledger, &in->lc, pos + f->consumed, after);
 	relay_journal_enter(r);
 	int k = sink->put(sink, fe->buf + pos, f, brk);
 	relay_journal_leave(r);
@@ -174,7 +178,7 @@ static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, s
 			fe->stored = pos;
 			in->fs = st;
 		}
-		k = put(in, r, sink, fe, pos, &f, break_name(f.brk, fe->eof_name));
+		k = send_entry(in, r, sink, fe, pos, &f, &next);
 		if (k < 0)
 			goto refused;
 		st = next;
@@ -189,7 +193,7 @@ static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, s
 		in->fs = st;
 		if (++since_take == CONSUME_LINES && fe->stored > fe->taken) {
 			since_take = 0;
-			if ((k = take(in, r, fe, fe->stored)) < 0)
+			if ((k = take_upto(in, r, fe, fe->stored)) < 0)
 				return k;
 		}
 	}
@@ -218,7 +222,7 @@ static size_t carry_get(struct stream_in *in, char **data) {
 }
 
 /* Keeps buf[from..to), already out of the socket, for the next read (without a ledger). */
-static int keep(struct stream_in *in, const char *from, size_t n) {
+static int carry_set(struct stream_in *in, const char *from, size_t n) {
 	if (n == 0) {
 		stream_in_done(in);
 		return 0;
@@ -241,7 +245,7 @@ static bool carry_fits(const struct stream_in *in, size_t n) {
 }
 
 int stream_in_carry(struct stream_in *in, const char *bytes, size_t n) {
-	return in->ledger ? -EBUSY : keep(in, bytes, n);
+	return in->ledger ? -EBUSY : carry_set(in, bytes, n);
 }
 
 /* Writes the unfinished line already taken from the socket, ended for the reason why. */
@@ -269,7 +273,7 @@ static int stream_flush(struct stream_in *in, struct relay *r, struct line_sink 
 		return k;
 	/* With a ledger, the staged line stays staged until the job's end says it is stored. */
 	if (fe.journal_error)
-		return !in->ledger && keep(in, buf + fe.stored, fe.len - fe.stored) < 0
+		return !in->ledger && carry_set(in, buf + fe.stored, fe.len - fe.stored) < 0
 			       ? -ENOMEM
 			       : READ_RETRY;
 	/* All is stored; what framing left is the second byte of a "\n\0" terminator. */
@@ -300,7 +304,7 @@ static int unfinished(struct stream_in *in, struct relay *r, struct line_sink *s
 	}
 	fe->cut = true;
 	fe->eof_name = "budget";
-	if ((k = feed(in, r, sink, fe)) < 0 || (k = take(in, r, fe, fe->stored)) < 0)
+	if ((k = feed(in, r, sink, fe)) < 0 || (k = take_upto(in, r, fe, fe->stored)) < 0)
 		return k;
 	return fe->journal_error ? READ_RETRY : READ_MORE;
 }
@@ -353,7 +357,7 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 		.carried = have,
 		.taken = have,
 	};
-	if ((k = feed(in, r, sink, &fe)) < 0 || (k = take(in, r, &fe, fe.stored)) < 0)
+	if ((k = feed(in, r, sink, &fe)) < 0 || (k = take_upto(in, r, &fe, fe.stored)) < 0)
 		return k;
 	if (fe.journal_error == 0 && fe.eof) {
 		stream_in_done(in);
@@ -366,7 +370,7 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 		       : drained        ? unfinished(in, r, sink, &fe)
 					: READ_MORE;
 	if (fe.journal_error == 0 && drained) {
-		if ((k = take(in, r, &fe, fe.len)) < 0)
+		if ((k = take_upto(in, r, &fe, fe.len)) < 0)
 			return k;
 		/* Beyond the budget, the line is written as it stands, as with a ledger. */
 		fe.cut = !carry_fits(in, fe.taken - fe.stored);
@@ -374,7 +378,7 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 		if (fe.cut && (k = feed(in, r, sink, &fe)) < 0)
 			return k;
 	}
-	if ((k = keep(in, buf + fe.stored, fe.taken - fe.stored)) < 0)
+	if ((k = carry_set(in, buf + fe.stored, fe.taken - fe.stored)) < 0)
 		return k;
 	return fe.journal_error ? READ_RETRY : READ_MORE;
 }
@@ -382,12 +386,12 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 /* A job's account starts at the socket's head as it is now, and ends with all it stored taken. */
 static void account_begin(struct stream_in *in) {
 	if (in->ledger)
-		ledger_begin(in->ledger, &in->lc);
+		ledger_begin(in->ledger, &in->lc, &in->fs);
 }
 
 static void account_end(struct stream_in *in) {
 	if (in->ledger)
-		ledger_end(in->ledger, &in->lc);
+		ledger_end(in->ledger, &in->lc, &in->fs);
 }
 
 int stream_read(struct stream_in *in, struct relay *r, struct line_sink *sink) {

@@ -72,7 +72,7 @@ static int find(uint64_t ino, void *data) {
 
 /* An entry ending at end was sent, and journald has it. */
 static void sent_up_to(uint64_t end) {
-	ledger_sending(L, &lc, end);
+	ledger_sending(L, &lc, end, NULL);
 	ledger_sent(L, &lc, true);
 }
 
@@ -86,11 +86,11 @@ TestSuite(ledger, .init = setup, .fini = teardown);
 
 Test(ledger, take_leaves_no_peek_offset) {
 	char buf[8];
-	ledger_begin(L, &lc);
+	ledger_begin(L, &lc, NULL);
 	cr_assert_eq(ledger_take(L, sv[1], buf, 4), 4);
 	cr_assert_eq(peek_off(sv[1]), -1, "a peek offset left set moves later MSG_PEEK reads");
 	cr_assert_eq(ledger_record(L)->take, (uint64_t)4 << 32);
-	ledger_end(L, &lc);
+	ledger_end(L, &lc, NULL);
 	assert_left("two\nsix\n");
 }
 
@@ -98,9 +98,9 @@ Test(ledger, tags_alternate_per_entry_and_name_the_connection) {
 	struct stat st;
 	char want[LEDGER_TAG_MAX];
 	cr_assert_eq(fstat(sv[1], &st), 0);
-	ledger_begin(L, &lc);
+	ledger_begin(L, &lc, NULL);
 	for (int i = 0; i < 3; i++) {
-		ledger_sending(L, &lc, 4 * (uint64_t)(i + 1));
+		ledger_sending(L, &lc, 4 * (uint64_t)(i + 1), NULL);
 		snprintf(want, sizeof(want), "MPSR_LEDGER=%016llx.1.%lu.%d",
 			 (unsigned long long)ledger_record(L)->id, (unsigned long)st.st_ino, i & 1);
 		cr_assert_str_eq(lc.tag, want);
@@ -111,10 +111,10 @@ Test(ledger, tags_alternate_per_entry_and_name_the_connection) {
 		cr_assert_eq(ledger_record(L)->confirmed, 4 * (uint64_t)(i + 1));
 	}
 	/* A refused entry keeps its parity: it is the same entry when it is sent again. */
-	ledger_sending(L, &lc, 16);
+	ledger_sending(L, &lc, 16, NULL);
 	ledger_sent(L, &lc, false);
 	cr_assert_eq(ledger_record(L)->confirmed, 12);
-	ledger_sending(L, &lc, 16);
+	ledger_sending(L, &lc, 16, NULL);
 	cr_assert_eq(lc.tag[lc.tag_iov.iov_len - 1], '1');
 }
 
@@ -125,7 +125,7 @@ Test(ledger, no_job_under_way_nothing_to_do) {
 
 /* Two lines in the journal, not yet taken: they are taken now, not written again. */
 Test(ledger, sent_not_taken) {
-	ledger_begin(L, &lc);
+	ledger_begin(L, &lc, NULL);
 	sent_up_to(4);
 	sent_up_to(8);
 	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 8);
@@ -135,7 +135,7 @@ Test(ledger, sent_not_taken) {
 
 /* Killed inside the take, before recv(): the peek offset is still what was set. */
 Test(ledger, killed_before_the_take) {
-	ledger_begin(L, &lc);
+	ledger_begin(L, &lc, NULL);
 	sent_up_to(8);
 	take_marked_then_killed(8);
 	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 8);
@@ -146,7 +146,7 @@ Test(ledger, killed_before_the_take) {
 /* Killed after recv() took the bytes, before the record said so: the kernel counted them. */
 Test(ledger, killed_after_the_take) {
 	char buf[8];
-	ledger_begin(L, &lc);
+	ledger_begin(L, &lc, NULL);
 	sent_up_to(8);
 	take_marked_then_killed(8);
 	cr_assert_eq(recv(sv[1], buf, 8, 0), 8);
@@ -158,10 +158,10 @@ Test(ledger, killed_after_the_take) {
 /* Killed while an entry was being sent, which journald did get: asked, found, taken. */
 Test(ledger, killed_sending_entry_there) {
 	char buf[8];
-	ledger_begin(L, &lc);
+	ledger_begin(L, &lc, NULL);
 	sent_up_to(4);
 	cr_assert_eq(ledger_take(L, sv[1], buf, 4), 4);
-	ledger_sending(L, &lc, 8);
+	ledger_sending(L, &lc, 8, NULL);
 	answer = 1;
 	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 4);
 	cr_assert_str_eq(asked, lc.tag);
@@ -170,8 +170,8 @@ Test(ledger, killed_sending_entry_there) {
 
 /* The same, but journald did not get it: it stays in the socket, to be sent again. */
 Test(ledger, killed_sending_entry_not_there) {
-	ledger_begin(L, &lc);
-	ledger_sending(L, &lc, 4);
+	ledger_begin(L, &lc, NULL);
+	ledger_sending(L, &lc, 4, NULL);
 	answer = 0;
 	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 0);
 	assert_left("one\ntwo\nsix\n");
@@ -179,9 +179,9 @@ Test(ledger, killed_sending_entry_not_there) {
 
 /* journald cannot be asked: sending again may repeat a line, but never loses one. */
 Test(ledger, journal_unreadable_sends_again) {
-	ledger_begin(L, &lc);
+	ledger_begin(L, &lc, NULL);
 	sent_up_to(4);
-	ledger_sending(L, &lc, 8);
+	ledger_sending(L, &lc, 8, NULL);
 	answer = -EACCES;
 	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 4);
 	assert_left("two\nsix\n");
@@ -189,8 +189,8 @@ Test(ledger, journal_unreadable_sends_again) {
 
 /* The connection did not come back: the record is cleared, nothing else happens. */
 Test(ledger, connection_gone) {
-	ledger_begin(L, &lc);
-	ledger_sending(L, &lc, 4);
+	ledger_begin(L, &lc, NULL);
+	ledger_sending(L, &lc, 4, NULL);
 	answer = 1;
 	asked[0] = 0;
 	gone = true;
@@ -330,7 +330,7 @@ Test(ledger, staged_line_stored_is_dropped) {
 	cr_assert_eq(write(sv[0], "abc", 3), 3);
 	cr_assert_eq(ledger_stage(L, &lc, sv[1], 3), 3);
 	cr_assert_eq(write(sv[0], "d\nnext", 6), 6);
-	ledger_begin(L, &lc);
+	ledger_begin(L, &lc, NULL);
 	cr_assert_eq(ledger_record(L)->carried, 3);
 	sent_up_to(5); /* "abc" + "d\n" */
 	/* Killed before "d\n" was taken: the new process takes it and drops "abc". */
@@ -348,10 +348,10 @@ Test(ledger, job_end_drops_a_stored_staged_line_and_frees_the_slot) {
 	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
 	cr_assert_eq(write(sv[0], "abcd\n", 5), 5);
 	cr_assert_eq(ledger_stage(L, &lc, sv[1], 3), 3);
-	ledger_begin(L, &lc);
+	ledger_begin(L, &lc, NULL);
 	sent_up_to(5);
 	cr_assert_eq(ledger_take(L, sv[1], buf, 2), 2);
-	ledger_end(L, &lc);
+	ledger_end(L, &lc, NULL);
 	cr_assert_eq(lc.slot, -1);
 	cr_assert_eq(ledger_staged_total(L), 0);
 	assert_left("");
@@ -422,4 +422,63 @@ Test(ledger, tags_name_their_ledger_and_the_record_its_writer) {
 	cr_assert_str_neq(lc2.tag, lc.tag, "same generation and inode, another ledger");
 	cr_assert_eq(ledger_record(other)->uid, (uint32_t)geteuid());
 	ledger_free(other);
+}
+
+/* The framing state after an entry: a split line of priority prio. */
+static struct frame_state split_at(int prio) {
+	return (struct frame_state){.mid_line = true, .priority = prio, .facility = -1};
+}
+
+static struct frame_state state_after_restart(void) {
+	struct ledger_conn back;
+	struct frame_state fs = {.priority = -1};
+	struct ledger *again = restart(&back);
+	cr_assert_geq(ledger_recover(again, find, lookup, NULL), 0);
+	ledger_begin(again, &back, &fs);
+	ledger_free(again);
+	return fs;
+}
+
+/*
+ * Killed in a job after two entries: the state the next process goes on
+ * from is the one after the last entry journald has.
+ */
+Test(ledger, killed_mid_job_resumes_the_last_confirmed_state) {
+	struct frame_state a = split_at(3), b = split_at(4);
+	ledger_begin(L, &lc, NULL);
+	ledger_sending(L, &lc, 4, &a);
+	ledger_sent(L, &lc, true);
+	ledger_sending(L, &lc, 8, &b);
+	ledger_sent(L, &lc, true);
+	struct frame_state fs = state_after_restart();
+	cr_assert(fs.mid_line);
+	cr_assert_eq(fs.priority, 4);
+}
+
+/* An entry in doubt: its state if journald has it, the one before if not. */
+Test(ledger, killed_sending_resumes_the_state_journald_decides) {
+	struct frame_state a = split_at(3), b = split_at(4);
+	for (int there = 0; there < 2; there++) {
+		ledger_begin(L, &lc, NULL);
+		ledger_sending(L, &lc, 4, &a);
+		ledger_sent(L, &lc, true);
+		ledger_sending(L, &lc, 8, &b);
+		answer = there;
+		struct frame_state fs = state_after_restart();
+		cr_assert(fs.mid_line);
+		cr_assert_eq(fs.priority, there ? 4 : 3);
+		ledger_record(L)->ino = 0; /* the next round's job */
+		ledger_record(L)->writing = 0;
+	}
+}
+
+/* The first entry in doubt and not there: the state the job started from. */
+Test(ledger, killed_sending_the_first_entry_resumes_the_job_start) {
+	struct frame_state start = split_at(2), a = split_at(3);
+	ledger_begin(L, &lc, &start);
+	ledger_sending(L, &lc, 4, &a);
+	answer = 0;
+	struct frame_state fs = state_after_restart();
+	cr_assert(fs.mid_line);
+	cr_assert_eq(fs.priority, 2);
 }

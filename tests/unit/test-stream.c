@@ -620,3 +620,85 @@ Test(stream, handed_over_bytes_come_first) {
 	cr_assert_eq(t.n, 1);
 	cr_assert_str_eq(t.got[0], "unfinished");
 }
+
+/* A restart: the next process maps the same ledger, and the connection comes back. */
+static struct ledger *restart_on(struct ledger *l, struct stream_in *in2, bool syslog) {
+	struct ledger *again;
+	cr_assert_eq(ledger_adopt(dup(ledger_fd(l)), 1 << 20, &again), 0);
+	stream_in_init(in2, sv[0], syslog);
+	cr_assert_eq(stream_in_ledger(in2, again), 0);
+	cr_assert_geq(ledger_recover(again, find_sv0, lookup_none, NULL), 0);
+	return again;
+}
+
+/* A line split at line-max goes on after a restart with its priority and identifier. */
+Test(stream, ledger_split_line_keeps_its_header_across_a_restart) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l;
+	struct stream_in in2;
+
+	in.fs.syslog = true;
+	cr_assert_eq(ledger_new(4, ledger_slot_size(16), 1 << 20, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	produce("<13>app: 0123456789"); /* 16 bytes (header included), 3 staged */
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_str_eq(t.got[0], "0123456");
+	cr_assert_eq(stream_drain(&in, &r, &t.sink, true), READ_MORE);
+	struct ledger *again = restart_on(l, &in2, true);
+	produce("ABC\n<14>x\n");
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 3);
+	cr_assert_str_eq(t.got[1], "789ABC");
+	cr_assert_eq(t.prio[1], 5);
+	cr_assert_str_eq(t.ident[1], "app");
+	cr_assert_str_eq(t.got[2], "x");
+	cr_assert_eq(t.prio[2], 6);
+	ledger_free(again);
+	ledger_free(l);
+}
+
+/* What is left of an octet count is counted after a restart, not read as a new message. */
+Test(stream, ledger_octet_count_rest_survives_a_restart) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l;
+	struct stream_in in2;
+
+	in.fs.syslog = true;
+	cr_assert_eq(ledger_new(4, ledger_slot_size(16), 1 << 20, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	produce("30 <13>app: aaaaaaaaaaa"); /* 20 of 30: a piece of 16, 4 staged */
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_eq(stream_drain(&in, &r, &t.sink, true), READ_MORE);
+	struct ledger *again = restart_on(l, &in2, true);
+	produce("bbbbbbbbbb8 <13>xyzw");
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 3);
+	cr_assert_str_eq(t.got[1], "aaaabbbbbbbbbb");
+	cr_assert_eq(t.prio[1], 5);
+	cr_assert_str_eq(t.got[2], "xyzw");
+	ledger_free(again);
+	ledger_free(l);
+}
+
+/* The NUL of a "\n\0" terminator that arrives after a restart is no empty message. */
+Test(stream, ledger_terminator_half_survives_a_restart) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l;
+	struct stream_in in2;
+
+	in.fs.syslog = true;
+	cr_assert_eq(ledger_new(4, ledger_slot_size(16), 1 << 20, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	produce("a\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(stream_drain(&in, &r, &t.sink, true), READ_MORE);
+	struct ledger *again = restart_on(l, &in2, true);
+	cr_assert_eq(write(sv[1], "\0b\n", 3), 3);
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.got[1], "b");
+	ledger_free(again);
+	ledger_free(l);
+}
