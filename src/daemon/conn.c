@@ -221,10 +221,17 @@ void conns_use_ledger(struct conns *cs, struct ledger *l) {
 	cs->cfg.ledger = l;
 }
 
-void conns_drain(struct conns *cs, bool keep_unfinished) {
+void conns_drain(struct conns *cs, bool keep_unfinished, bool closing) {
 	cs->keep_unfinished = keep_unfinished;
 	for (struct conn *c = cs->head; c; c = c->next) {
 		c->draining = true;
+		/*
+		 * A stop that is not a restart: what producers write from now on
+		 * would be read by no one. Their writes fail (EPIPE) instead of
+		 * vanishing, and what is queued now is all there is to read.
+		 */
+		if (closing && c->type == SOCK_STREAM)
+			(void)shutdown(c->fd, SHUT_RD);
 		if (!c->busy)
 			conn_submit(c, true);
 	}

@@ -62,7 +62,8 @@ void conns_use_ledger(struct conns *cs, struct ledger *l);
 /*
  * Stop: every connection is read one last time (what is queued now), its
  * unfinished line written (unless keep_unfinished and it is staged in the
- * ledger, for the next mpsrd), and then no more. The worker's queue shows
- * when that is done.
+ * ledger, for the next mpsrd), and then no more. closing (a stop, not a
+ * restart): stream producers' later writes fail (shutdown(SHUT_RD)). The
+ * worker's queue shows when that is done.
  */
-void conns_drain(struct conns *cs, bool keep_unfinished);
+void conns_drain(struct conns *cs, bool keep_unfinished, bool closing);

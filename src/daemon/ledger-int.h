@@ -33,6 +33,9 @@ struct ledger {
 		uint32_t slot;
 	} * index;
 	size_t n_index;
+	/* Connections given an account in this generation (ledger_conn_init(), the loop's thread).
+	 */
+	uint64_t n_conns;
 };
 
 /*

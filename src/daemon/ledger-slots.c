@@ -59,9 +59,15 @@ int ledger_conn_init(struct ledger_conn *lc, struct ledger *l, int fd) {
 	lc->ino = (uint64_t)st.st_ino;
 	if ((lc->slot = find_slot(l, lc->ino)) >= 0)
 		l->claimed[lc->slot] = 1;
+	/*
+	 * Socket inodes are 32-bit and reused once a socket is closed: the
+	 * connection's number in this generation tells a new connection from
+	 * a closed one that had its inode, whose last entry must not answer
+	 * for the new one's first.
+	 */
 	int n = snprintf(lc->tag, sizeof(lc->tag),
-			 LEDGER_FIELD "%016" PRIx64 ".%" PRIu32 ".%" PRIu64 ".0", l->rec->id,
-			 l->rec->gen, lc->ino);
+			 LEDGER_FIELD "%016" PRIx64 ".%" PRIu32 ".%" PRIu64 ".%" PRIu64 ".0",
+			 l->rec->id, l->rec->gen, lc->ino, ++l->n_conns);
 	lc->tag_iov = (struct iovec){lc->tag, (size_t)n};
 	return 0;
 }

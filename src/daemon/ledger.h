@@ -25,7 +25,7 @@
  *     Invariant: ino != 0 says the rest of the record is this job's.
  *  2. send (ledger_sending): frame[p] = the framing state after the entry
  *     (p: its parity; frame[!p] stays that of the last confirmed entry);
- *     tag = ID.GEN.INODE.p; then writing = its end + 1.
+ *     tag = ID.GEN.INODE.CONN.p; then writing = its end + 1.
  *     Invariant: at most one entry is in doubt, the one writing names.
  *  3. confirm (ledger_sent): if journald took it, confirmed = its end, last =
  *     p + 1; then writing = 0 (refused: writing = 0 only, and the same
@@ -58,7 +58,9 @@
  * account are handed over (ledger_recover_with()) or freed.
  *
  * The tag's ID is random, made with the ledger: no other ledger's entries
- * (another boot, another host) carry it.
+ * (another boot, another host) carry it. CONN numbers the connections of a
+ * generation: a socket inode reused by a new connection within one
+ * generation does not make a closed connection's entry answer for its.
  *
  * One writer thread uses it, one job at a time; the rest runs at start,
  * before that thread gets any job. The parts: ledger-record.c (the shared
@@ -122,7 +124,8 @@ struct ledger_record {
 	uint64_t last;      /* the parity of the job's last confirmed entry, plus one; or 0 */
 	struct ledger_frame frame_begin; /* the framing state at the job's start */
 	struct ledger_frame frame[2];    /* after the job's last entry of each parity */
-	char tag[LEDGER_TAG_MAX]; /* the entry being sent: LEDGER_FIELD "ID.GEN.INODE.PARITY" */
+	char tag[LEDGER_TAG_MAX]; /* the entry being sent: LEDGER_FIELD "ID.GEN.INODE.CONN.PARITY"
+				   */
 };
 
 /*
@@ -164,9 +167,10 @@ uint64_t ledger_staged_total(const struct ledger *l);
 
 /*
  * A connection's side: its inode, its count of entries, its tag, its slot.
- * The tag is LEDGER_FIELD "ID.GEN.INODE.PARITY": the ledger's id (16 hex
- * digits), the generation, the socket's inode, the parity of the entry's
- * number on this connection.
+ * The tag is LEDGER_FIELD "ID.GEN.INODE.CONN.PARITY": the ledger's id (16
+ * hex digits), the generation, the socket's inode, the connection's number
+ * in this generation (inodes are reused), the parity of the entry's number
+ * on this connection.
  */
 struct ledger_conn {
 	uint64_t ino;

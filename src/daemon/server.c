@@ -246,7 +246,7 @@ void server_tick(struct server *s, uint64_t now) {
 void server_drain(struct server *s, bool restarting) {
 	listeners_drain(s->listeners);
 	/* Unfinished lines stay in the ledger only if the fd store outlives this process. */
-	conns_drain(s->conns, restarting && s->ledger);
+	conns_drain(s->conns, restarting && s->ledger, !restarting);
 }
 
 static int sync_run(struct job *j, struct relay *r) {

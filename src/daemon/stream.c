@@ -7,6 +7,7 @@
 
 #include "journal.h"
 #include "protocol.h"
+#include "stream-carry.h"
 #include "stream.h"
 
 /*
@@ -40,24 +41,6 @@ static size_t entry_max(const struct relay *r, const struct feed *fe, size_t pos
 	return pos < fe->carried && fe->carried > r->cfg.line_max ? fe->carried : r->cfg.line_max;
 }
 
-/*
- * Room in r->buf for have carried bytes and a full read behind them; only
- * such an adopted staged line needs more than relay_init() gave. Returns the
- * bytes there are room for behind the carried ones, or a negative errno.
- */
-static ssize_t buf_fit(struct relay *r, size_t have) {
-	size_t need = JOURNAL_HEADROOM + have + FRAME_SLACK + READ_CHUNK;
-
-	if (need > r->buf_size) {
-		char *p = realloc(r->buf, need);
-		if (!p)
-			return -ENOMEM;
-		r->buf = p;
-		r->buf_size = need;
-	}
-	return (ssize_t)(r->buf_size - JOURNAL_HEADROOM - have);
-}
-
 void stream_in_init(struct stream_in *in, int fd, bool syslog) {
 	*in = (struct stream_in){.fd = fd, .fs = {.priority = -1, .syslog = syslog}};
 }
@@ -67,14 +50,6 @@ int stream_in_ledger(struct stream_in *in, struct ledger *l) {
 
 	in->ledger = r < 0 ? NULL : l;
 	return r;
-}
-
-void stream_in_done(struct stream_in *in) {
-	if (in->budget)
-		atomic_fetch_sub(&in->budget->used, in->carry_len);
-	free(in->carry);
-	in->carry = NULL;
-	in->carry_len = 0;
 }
 
 static const char *break_name(enum frame_break b, const char *eof_name) {
@@ -213,50 +188,15 @@ refused:
 	return 0;
 }
 
-/* The unfinished line already out of the socket: staged in the ledger, or in memory. */
-static size_t carry_get(struct stream_in *in, char **data) {
-	if (in->ledger)
-		return ledger_staged(in->ledger, &in->lc, data);
-	*data = in->carry;
-	return in->carry_len;
-}
-
-/* Keeps buf[from..to), already out of the socket, for the next read (without a ledger). */
-static int carry_set(struct stream_in *in, const char *from, size_t n) {
-	if (n == 0) {
-		stream_in_done(in);
-		return 0;
-	}
-	char *p = malloc(n);
-	if (!p)
-		return -ENOMEM;
-	memcpy(p, from, n);
-	stream_in_done(in);
-	if (in->budget)
-		atomic_fetch_add(&in->budget->used, n);
-	in->carry = p;
-	in->carry_len = n;
-	return 0;
-}
-
-/* Whether a carry of n bytes fits in the budget, in place of in's carry now. */
-static bool carry_fits(const struct stream_in *in, size_t n) {
-	return !in->budget || atomic_load(&in->budget->used) - in->carry_len + n <= in->budget->max;
-}
-
-int stream_in_carry(struct stream_in *in, const char *bytes, size_t n) {
-	return in->ledger ? -EBUSY : carry_set(in, bytes, n);
-}
-
 /* Writes the unfinished line already taken from the socket, ended for the reason why. */
 static int stream_flush(struct stream_in *in, struct relay *r, struct line_sink *sink,
 			const char *why) {
 	char *buf, *carry = NULL;
-	size_t have = carry_get(in, &carry);
+	size_t have = stream_carry_get(in, &carry);
 
 	if (have == 0)
 		return READ_MORE;
-	if (buf_fit(r, have) < 0)
+	if (stream_buf_fit(r, have) < 0)
 		return -ENOMEM;
 	buf = r->buf + JOURNAL_HEADROOM;
 	memcpy(buf, carry, have);
@@ -273,7 +213,7 @@ static int stream_flush(struct stream_in *in, struct relay *r, struct line_sink 
 		return k;
 	/* With a ledger, the staged line stays staged until the job's end says it is stored. */
 	if (fe.journal_error)
-		return !in->ledger && carry_set(in, buf + fe.stored, fe.len - fe.stored) < 0
+		return !in->ledger && stream_carry_set(in, buf + fe.stored, fe.len - fe.stored) < 0
 			       ? -ENOMEM
 			       : READ_RETRY;
 	/* All is stored; what framing left is the second byte of a "\n\0" terminator. */
@@ -326,8 +266,8 @@ static bool peek_off_reset(int fd) {
 
 static int read_once(struct stream_in *in, struct relay *r, struct line_sink *sink) {
 	char *buf, *carry = NULL;
-	size_t have = carry_get(in, &carry);
-	ssize_t room = buf_fit(r, have);
+	size_t have = stream_carry_get(in, &carry);
+	ssize_t room = stream_buf_fit(r, have);
 	int k;
 
 	if (!relay_journal_ok(r))
@@ -373,12 +313,12 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 		if ((k = take_upto(in, r, &fe, fe.len)) < 0)
 			return k;
 		/* Beyond the budget, the line is written as it stands, as with a ledger. */
-		fe.cut = !carry_fits(in, fe.taken - fe.stored);
+		fe.cut = !stream_carry_fits(in, fe.taken - fe.stored);
 		fe.eof_name = "budget";
 		if (fe.cut && (k = feed(in, r, sink, &fe)) < 0)
 			return k;
 	}
-	if ((k = carry_set(in, buf + fe.stored, fe.taken - fe.stored)) < 0)
+	if ((k = stream_carry_set(in, buf + fe.stored, fe.taken - fe.stored)) < 0)
 		return k;
 	return fe.journal_error ? READ_RETRY : READ_MORE;
 }

@@ -101,7 +101,7 @@ Test(ledger, tags_alternate_per_entry_and_name_the_connection) {
 	ledger_begin(L, &lc, NULL);
 	for (int i = 0; i < 3; i++) {
 		ledger_sending(L, &lc, 4 * (uint64_t)(i + 1), NULL);
-		snprintf(want, sizeof(want), "MPSR_LEDGER=%016llx.1.%lu.%d",
+		snprintf(want, sizeof(want), "MPSR_LEDGER=%016llx.1.%lu.1.%d",
 			 (unsigned long long)ledger_record(L)->id, (unsigned long)st.st_ino, i & 1);
 		cr_assert_str_eq(lc.tag, want);
 		cr_assert_str_eq(ledger_record(L)->tag, want);
@@ -481,4 +481,34 @@ Test(ledger, killed_sending_the_first_entry_resumes_the_job_start) {
 	struct frame_state fs = state_after_restart();
 	cr_assert(fs.mid_line);
 	cr_assert_eq(fs.priority, 2);
+}
+
+/*
+ * Socket inodes are 32-bit and reused: a new connection with a closed one's
+ * inode, in the same generation, must not share its tags (the closed one's
+ * last entry would answer for the new one's first after a crash).
+ */
+Test(ledger, a_reused_inode_gets_tags_of_its_own) {
+	struct ledger_conn again;
+	cr_assert_eq(ledger_conn_init(&again, L, sv[1]), 0); /* the same inode, as if reused */
+	cr_assert_eq(again.ino, lc.ino);
+	cr_assert_str_neq(again.tag, lc.tag);
+}
+
+/* A slot is found by inode only for connections kept from before, and only until recovery. */
+Test(ledger, a_reused_inode_never_claims_a_vanished_connections_slot) {
+	char buf[16];
+	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
+	cr_assert_eq(write(sv[0], "abc", 3), 3);
+	cr_assert_eq(ledger_stage(L, &lc, sv[1], 3), 3);
+	struct ledger *again;
+	cr_assert_eq(ledger_adopt(dup(ledger_fd(L)), BUDGET, &again), 0);
+	gone = true;
+	cr_assert_eq(ledger_recover(again, find, lookup, NULL), 0);
+	struct ledger_conn fresh;
+	cr_assert_eq(ledger_conn_init(&fresh, again, sv[1]), 0);
+	cr_assert_eq(fresh.slot, -1);
+	char *data;
+	cr_assert_eq(ledger_staged(again, &fresh, &data), 0);
+	ledger_free(again);
 }

@@ -5,6 +5,8 @@
  * what is not stays there or in the carry, and nothing is written twice.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -701,4 +703,23 @@ Test(stream, ledger_terminator_half_survives_a_restart) {
 	cr_assert_str_eq(t.got[1], "b");
 	ledger_free(again);
 	ledger_free(l);
+}
+
+/*
+ * A stop that is not a restart shuts the connection for reading first
+ * (conns_drain()): the drain still reads all that was queued, and a
+ * producer's later write fails instead of vanishing.
+ */
+Test(stream, drain_after_shut_rd_reads_all_and_refuses_more) {
+	struct test_sink t = sink(false, -1);
+
+	produce("A\nB\nunfin");
+	cr_assert_eq(shutdown(sv[0], SHUT_RD), 0);
+	signal(SIGPIPE, SIG_IGN);
+	cr_assert_eq(write(sv[1], "late\n", 5), -1);
+	cr_assert_eq(errno, EPIPE);
+	int k = stream_drain(&in, &r, &t.sink, false);
+	cr_assert(k == READ_MORE || k == READ_END, "got %d", k);
+	cr_assert_eq(t.n, 3);
+	cr_assert_str_eq(t.got[2], "unfin");
 }
