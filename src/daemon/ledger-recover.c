@@ -87,13 +87,12 @@ static void release_unclaimed(struct ledger *l, const struct ledger_hooks *h) {
 		if (s->ino == 0 || l->claimed[i])
 			continue;
 		size_t len = (size_t)LEN(s->state);
-		if (len > 0 && h->hand_over && h->find(s->ino, h->data) >= 0) {
-			int r = h->hand_over(s->ino, l->data + (size_t)i * l->rec->slot_size, len,
-					     h->data);
-			if (r < 0)
-				log_warning_errno(r, "%zu bytes of an unfinished line are lost",
-						  len);
-		}
+		int r = -ENOENT; /* the connection did not come back */
+		if (len > 0 && h->hand_over && h->find(s->ino, h->data) >= 0)
+			r = h->hand_over(s->ino, l->data + (size_t)i * l->rec->slot_size, len,
+					 h->data);
+		if (len > 0 && r < 0)
+			log_warning_errno(r, "%zu bytes of an unfinished line are lost", len);
 		ledger_slot_release(l, i);
 	}
 }
