@@ -15,6 +15,9 @@
 #define LEDGER_MAGIC 0x6d707332U /* "mps2": the layout of ledger.h */
 #define PAGE         4096U
 
+/* The record is the memfd's first page; the slot table follows it. */
+_Static_assert(sizeof(struct ledger_record) <= PAGE, "the record outgrew its page");
+
 struct ledger {
 	int fd;
 	struct ledger_record *rec; /* the memfd, shared: record page, slot table, slots' bytes */

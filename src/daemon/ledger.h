@@ -60,7 +60,8 @@
  * The tag's ID is random, made with the ledger: no other ledger's entries
  * (another boot, another host) carry it. CONN numbers the connections of a
  * generation: a socket inode reused by a new connection within one
- * generation does not make a closed connection's entry answer for its.
+ * generation does not let a closed connection's last entry answer for the
+ * new connection's first.
  *
  * One writer thread uses it, one job at a time; the rest runs at start,
  * before that thread gets any job. The parts: ledger-record.c (the shared
