@@ -128,9 +128,12 @@ ct touch $ctl.b.close
 # with the default (49152): the staged lines are longer than its read buffer.
 # Each must come out whole: its staged start as one entry, then its end.
 tag=unfl$$ comm=unf-linemax n=10 size=300000
+ct mkdir -p "${dropin%/*}"
 ct_sh "printf '[Service]\nExecStart=\nExecStart=%s --line-max=1048576\n' '$exec_start' >$dropin"
 ct systemctl daemon-reload
-ct systemctl restart mpsr.service || fail "mpsrd does not start with --line-max=1048576"
+# A stop, not a restart: the ledger (and its slot size) is made anew.
+ct systemctl stop mpsr.service
+ct systemctl start mpsr.service || fail "mpsrd does not start with --line-max=1048576"
 ct_sh "python3 $CT_TOOLS/unfinished-lines -n $n --size $size --tag $tag --comm $comm --ctl $ctl.c >/run/unf.c.out 2>&1 &"
 wait_file_says $ctl.c.state started 60 || fail "the producers did not start: $(ct cat /run/unf.c.out)"
 wait_kept $((n * size)) 30 || fail "mpsrd keeps $(kept) bytes of unfinished lines, not $((n * size))"
