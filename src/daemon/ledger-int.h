@@ -51,6 +51,18 @@ struct ledger {
 #define LEN(word)    ((word) >> 32)
 #define TAKING(word) ((word)&0xffffffffU)
 
+/* ledger-record.c: a new memfd holding an empty ledger of this layout. */
+int ledger_create(unsigned n_slots, size_t slot_size, int *ret_fd);
+size_t ledger_round_page(size_t n);
+size_t ledger_table_size(uint32_t n_slots);
+
+/*
+ * ledger-upgrade.c: the ledger of the layout before (LEDGER_MAGIC_V1) in fd,
+ * copied into a new memfd of this one. Returns 0 or a negative errno.
+ */
+#define LEDGER_MAGIC_V1 0x6d70736dU /* "mpsm" */
+int ledger_upgrade(int fd, int *ret_fd);
+
 /* ledger-record.c: a framing state into the ledger's form (NULL: a line starts), and back. */
 void ledger_frame_save(struct ledger_frame *to, const struct frame_state *fs);
 void ledger_frame_load(const struct ledger_frame *from, struct frame_state *fs);

@@ -21,12 +21,12 @@
 #include "log.h"
 #include "macro.h"
 
-static size_t round_page(size_t n) {
+size_t ledger_round_page(size_t n) {
 	return (n + PAGE - 1) / PAGE * PAGE;
 }
 
-static size_t table_size(uint32_t n_slots) {
-	return round_page((size_t)n_slots * sizeof(struct ledger_slot));
+size_t ledger_table_size(uint32_t n_slots) {
+	return ledger_round_page((size_t)n_slots * sizeof(struct ledger_slot));
 }
 
 /*
@@ -45,7 +45,7 @@ static int check_head(int fd, const struct ledger_record *head, size_t *size) {
 		return -EBADMSG;
 	/* Within the limits above, this cannot overflow 64 bits. */
 	uint64_t need =
-		PAGE + table_size(head->n_slots) + (uint64_t)head->n_slots * head->slot_size;
+		PAGE + ledger_table_size(head->n_slots) + (uint64_t)head->n_slots * head->slot_size;
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < need || need > SIZE_MAX)
 		return -EBADMSG;
 	*size = (size_t)need;
@@ -89,7 +89,7 @@ static int map(int fd, size_t budget, struct ledger **ret) {
 		return r;
 	}
 	l->slots = (struct ledger_slot *)((char *)l->rec + PAGE);
-	l->data = (char *)l->slots + table_size(head.n_slots);
+	l->data = (char *)l->slots + ledger_table_size(head.n_slots);
 	l->fd = fd;
 	l->budget = budget;
 	if ((r = check_slots(l)) < 0) {
@@ -112,16 +112,15 @@ static int map(int fd, size_t budget, struct ledger **ret) {
 	return 0;
 }
 
-int ledger_new(unsigned n_slots, size_t slot_size, size_t budget, struct ledger **ret) {
+int ledger_create(unsigned n_slots, size_t slot_size, int *ret_fd) {
 	_cleanup_(closep) int fd = memfd_create("mpsr-ledger", MFD_CLOEXEC);
 	struct ledger_record head = {
 		.magic = LEDGER_MAGIC,
 		.gen = 1,
 		.uid = (uint32_t)geteuid(),
 		.n_slots = n_slots,
-		.slot_size = (uint32_t)round_page(slot_size),
+		.slot_size = (uint32_t)ledger_round_page(slot_size),
 	};
-	int r;
 
 	if (fd < 0)
 		return -errno;
@@ -131,22 +130,39 @@ int ledger_new(unsigned n_slots, size_t slot_size, size_t budget, struct ledger 
 	    head.slot_size > LEDGER_SLOT_SIZE_LIMIT)
 		return -EINVAL;
 	/* Sparse: a page costs memory only once a line is staged in it. */
-	if (ftruncate(fd, (off_t)(PAGE + table_size(n_slots) + (size_t)n_slots * head.slot_size)) <
-	    0)
+	if (ftruncate(fd, (off_t)(PAGE + ledger_table_size(n_slots) +
+				  (size_t)n_slots * head.slot_size)) < 0)
 		return -errno;
 	if (pwrite(fd, &head, sizeof(head), 0) != sizeof(head))
 		return -EIO;
-	if ((r = map(fd, budget, ret)) < 0)
+	*ret_fd = take_fd(&fd);
+	return 0;
+}
+
+int ledger_new(unsigned n_slots, size_t slot_size, size_t budget, struct ledger **ret) {
+	_cleanup_(closep) int fd = -1;
+	int r;
+
+	if ((r = ledger_create(n_slots, slot_size, &fd)) < 0 || (r = map(fd, budget, ret)) < 0)
 		return r;
 	take_fd(&fd);
 	return 0;
 }
 
 int ledger_adopt(int fd, size_t budget, struct ledger **ret) {
-	int r = map(fd, budget, ret);
+	uint32_t magic = 0;
+	int r;
 
-	if (r < 0)
+	/* A ledger of the layout before this one: its content moves to a new memfd. */
+	if (pread(fd, &magic, sizeof(magic), 0) == sizeof(magic) && magic == LEDGER_MAGIC_V1) {
+		_cleanup_(closep) int fd2 = -1;
+		if ((r = ledger_upgrade(fd, &fd2)) < 0 || (r = map(fd2, budget, ret)) < 0)
+			return r;
+		take_fd(&fd2);
+		close(fd);
+	} else if ((r = map(fd, budget, ret)) < 0) {
 		return r; /* fd stays the caller's */
+	}
 	(*ret)->rec->gen++;
 	(*ret)->rec->uid = (uint32_t)geteuid();
 	return 0;

@@ -154,6 +154,20 @@ int server_take_kept(struct server *s, int fd, const char *name) {
 	int r = ledger_adopt(fd, s->cfg.unfinished_max, &s->ledger);
 	if (r < 0)
 		return r;
+	/*
+	 * Carried over from the layout before into a new memfd (fd is closed):
+	 * the fd store gets it in place of the old one. A kill between the two
+	 * leaves no ledger (staged lines lost), never two.
+	 */
+	if (ledger_fd(s->ledger) != fd) {
+		int nfd = ledger_fd(s->ledger);
+		(void)sd_notify(0, "FDSTOREREMOVE=1\nFDNAME=" LEDGER_NAME);
+		r = sd_pid_notify_with_fds(0, 0, "FDSTORE=1\nFDNAME=" LEDGER_NAME, &nfd, 1);
+		if (r <= 0)
+			log_warning_errno(
+				r < 0 ? r : -ENOTCONN,
+				"the carried-over ledger is not kept: a crash may repeat lines");
+	}
 	/* Its slots keep their size: a change of --line-max applies fully after a stop. */
 	uint32_t slot = ledger_record(s->ledger)->slot_size;
 	if (slot < ledger_slot_size(s->cfg.relay.line_max))

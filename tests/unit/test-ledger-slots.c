@@ -222,3 +222,44 @@ Test(ledger_slots, a_reused_inode_never_claims_a_vanished_connections_slot) {
 	cr_assert_eq(ledger_staged(again, &fresh, &data), 0);
 	ledger_free(again);
 }
+
+/*
+ * An upgrade passes the ledger of the layout before ("mpsm": no id, no
+ * framing state, 16-byte slots): its staged line and its entry in doubt are
+ * carried over into a ledger of this layout, not dropped.
+ */
+Test(ledger_slots, the_previous_layout_is_carried_over) {
+	struct {
+		uint32_t magic, gen, n_slots, slot_size;
+		uint64_t ino, carried, take, confirmed, writing;
+		char tag[64];
+	} old = {.magic = 0x6d70736dU,
+		 .gen = 3,
+		 .n_slots = 4,
+		 .slot_size = 4096,
+		 .ino = lc.ino,
+		 .writing = 5};
+	uint64_t slot[2] = {lc.ino, (uint64_t)3 << 32};
+	int fd = memfd_create("old", MFD_CLOEXEC);
+
+	snprintf(old.tag, sizeof(old.tag), "MPSR_LEDGER=3.%llu.0", (unsigned long long)lc.ino);
+	cr_assert_eq(ftruncate(fd, 4096 * 6), 0);
+	cr_assert_eq(pwrite(fd, &old, sizeof(old), 0), (ssize_t)sizeof(old));
+	cr_assert_eq(pwrite(fd, slot, sizeof(slot), 4096 + 16), (ssize_t)sizeof(slot));
+	cr_assert_eq(pwrite(fd, "abc", 3, 2 * 4096 + 4096), 3);
+
+	struct ledger *again;
+	cr_assert_eq(ledger_adopt(fd, BUDGET, &again), 0);
+	cr_assert_neq(ledger_fd(again), fd, "a new memfd, of this layout");
+	cr_assert_eq(ledger_record(again)->gen, 4);
+	struct ledger_conn back;
+	cr_assert_eq(ledger_conn_init(&back, again, sv[1]), 0);
+	answer = 1;
+	cr_assert_eq(ledger_recover(again, find, lookup, NULL), 4, "the entry in doubt was there");
+	cr_assert_str_eq(asked, old.tag);
+	assert_left("two\nsix\n");
+	char *data = NULL;
+	cr_assert_eq(ledger_staged(again, &back, &data), 3);
+	cr_assert_arr_eq(data, "abc", 3);
+	ledger_free(again);
+}
