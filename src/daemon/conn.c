@@ -35,7 +35,8 @@ struct conns {
 	struct conn *head;
 	unsigned count;
 	struct ratelimit warn;
-	bool keep_unfinished; /* at stop: staged unfinished lines stay staged */
+	bool keep_unfinished;        /* at stop: staged unfinished lines stay staged */
+	struct carry_budget carried; /* unfinished lines in memory, without a ledger */
 };
 
 int conns_new(const struct conns_config *cfg, struct conns **ret) {
@@ -44,6 +45,7 @@ int conns_new(const struct conns_config *cfg, struct conns **ret) {
 	if (!cs)
 		return -ENOMEM;
 	cs->cfg = *cfg;
+	cs->carried.max = cfg->unfinished_max;
 	cs->warn = (struct ratelimit){.interval_usec = 10000000, .burst = 10};
 	*ret = cs;
 	return 0;
@@ -153,6 +155,7 @@ int conns_add(struct conns *cs, int fd, int type, bool kept) {
 	*c = (struct conn){.set = cs, .fd = fd, .type = type};
 	c->job = (struct job){.run = conn_run, .done = conn_done};
 	stream_in_init(&c->in, fd, true);
+	c->in.budget = &cs->carried;
 	/* Taken once: the kernel's word on who connected, not the producer's. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 		log_limited(&cs->warn, LOG_WARNING, -errno, "SO_PEERCRED");
@@ -193,23 +196,42 @@ int conns_add(struct conns *cs, int fd, int type, bool kept) {
 	return 0;
 }
 
-int conns_find(const struct conns *cs, uint64_t ino) {
+static struct conn *find_stream(const struct conns *cs, uint64_t ino) {
 	struct stat st;
 
-	for (const struct conn *c = cs->head; c; c = c->next)
+	for (struct conn *c = cs->head; c; c = c->next)
 		if (c->type == SOCK_STREAM && fstat(c->fd, &st) == 0 && (uint64_t)st.st_ino == ino)
-			return c->fd;
-	return -1;
+			return c;
+	return NULL;
+}
+
+int conns_find(const struct conns *cs, uint64_t ino) {
+	struct conn *c = find_stream(cs, ino);
+
+	return c ? c->fd : -1;
+}
+
+int conns_carry(struct conns *cs, uint64_t ino, const char *bytes, size_t n) {
+	struct conn *c = find_stream(cs, ino);
+
+	return c ? stream_in_carry(&c->in, bytes, n) : -ENOENT;
 }
 
 void conns_use_ledger(struct conns *cs, struct ledger *l) {
 	cs->cfg.ledger = l;
 }
 
-void conns_drain(struct conns *cs, bool keep_unfinished) {
+void conns_drain(struct conns *cs, bool keep_unfinished, bool closing) {
 	cs->keep_unfinished = keep_unfinished;
 	for (struct conn *c = cs->head; c; c = c->next) {
 		c->draining = true;
+		/*
+		 * A stop that is not a restart: what producers write from now on
+		 * would be read by no one. Their writes fail (EPIPE) instead of
+		 * vanishing, and what is queued now is all there is to read.
+		 */
+		if (closing && c->type == SOCK_STREAM)
+			(void)shutdown(c->fd, SHUT_RD);
 		if (!c->busy)
 			conn_submit(c, true);
 	}

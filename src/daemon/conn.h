@@ -24,6 +24,7 @@ struct conns_config {
 	struct ledger *ledger;     /* exactly once across crashes (ledger.h), or NULL; see
 				      conns_use_ledger() */
 	int default_priority;
+	size_t unfinished_max; /* bytes of unfinished lines held in memory, all connections */
 	/* After a connection closed. */
 	void (*closed)(void *data);
 	void *data;
@@ -48,13 +49,21 @@ unsigned conns_count(const struct conns *cs);
 /* The fd of the stream connection whose socket has this inode, or -1. */
 int conns_find(const struct conns *cs, uint64_t ino);
 
+/*
+ * The stream connection whose socket has this inode keeps bytes of its
+ * unfinished line that are out of its socket already (stream_in_carry()).
+ * Returns 0, -ENOENT, or another negative errno.
+ */
+int conns_carry(struct conns *cs, uint64_t ino, const char *bytes, size_t n);
+
 /* Connections added from now on keep account in l (ledger.h). */
 void conns_use_ledger(struct conns *cs, struct ledger *l);
 
 /*
  * Stop: every connection is read one last time (what is queued now), its
  * unfinished line written (unless keep_unfinished and it is staged in the
- * ledger, for the next mpsrd), and then no more. The worker's queue shows
- * when that is done.
+ * ledger, for the next mpsrd), and then no more. closing (a stop, not a
+ * restart): stream producers' later writes fail (shutdown(SHUT_RD)). The
+ * worker's queue shows when that is done.
  */
-void conns_drain(struct conns *cs, bool keep_unfinished);
+void conns_drain(struct conns *cs, bool keep_unfinished, bool closing);

@@ -9,6 +9,7 @@
 
 #include "conn.h"
 #include "fdstore.h"
+#include "frame.h"
 #include "holder.h"
 #include "journal.h"
 #include "jstream.h"
@@ -87,6 +88,7 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 		.holder = s->holder,
 		.jstreams = s->jstreams,
 		.default_priority = cfg->relay.default_priority,
+		.unfinished_max = cfg->unfinished_max,
 		.closed = on_closed,
 		.data = s,
 	};
@@ -140,6 +142,9 @@ int server_adopt(struct server *s, int fd, const char *name) {
 		close(fd);
 		return r;
 	}
+	/* A kill inside a marked take may have left a peek offset set: it would skip bytes. */
+	if (type == SOCK_STREAM)
+		(void)setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &(int){-1}, sizeof(int));
 	return conns_add(s->conns, fd, type, true);
 }
 
@@ -152,7 +157,30 @@ int server_take_kept(struct server *s, int fd, const char *name) {
 		return s->restore ? restore_take(s->restore, s->holder, fd, name) : -EALREADY;
 	if (s->ledger)
 		return -EEXIST;
-	return ledger_adopt(fd, s->cfg.unfinished_max, &s->ledger);
+	int r = ledger_adopt(fd, s->cfg.unfinished_max, &s->ledger);
+	if (r < 0)
+		return r;
+	/*
+	 * Carried over from the layout before into a new memfd (fd is closed):
+	 * the fd store gets it in place of the old one. A kill between the two
+	 * leaves no ledger (staged lines lost), never two.
+	 */
+	if (ledger_fd(s->ledger) != fd) {
+		int nfd = ledger_fd(s->ledger);
+		(void)sd_notify(0, "FDSTOREREMOVE=1\nFDNAME=" LEDGER_NAME);
+		r = sd_pid_notify_with_fds(0, 0, "FDSTORE=1\nFDNAME=" LEDGER_NAME, &nfd, 1);
+		if (r <= 0)
+			log_warning_errno(
+				r < 0 ? r : -ENOTCONN,
+				"the carried-over ledger is not kept: a crash may repeat lines");
+	}
+	/* Its slots keep their size: a change of --line-max applies fully after a stop. */
+	uint32_t slot = ledger_record(s->ledger)->slot_size;
+	if (slot < ledger_slot_size(s->cfg.relay.line_max))
+		log_notice("unfinished lines longer than %" PRIu32
+			   " bytes are written as they stand until mpsrd is stopped",
+			   slot);
+	return 0;
 }
 
 static int adopt_kept(int fd, void *data) {
@@ -164,7 +192,8 @@ static int ledger_start(struct server *s) {
 	/* A slot per producer, as far as it is sensible: more producers share the budget's rest. */
 	unsigned slots = s->cfg.max_connections < LEDGER_SLOTS_MAX ? s->cfg.max_connections
 								   : LEDGER_SLOTS_MAX;
-	int r = ledger_new(slots, s->cfg.relay.line_max, s->cfg.unfinished_max, &s->ledger), fd;
+	size_t slot = ledger_slot_size(s->cfg.relay.line_max);
+	int r = ledger_new(slots, slot, s->cfg.unfinished_max, &s->ledger), fd;
 
 	if (r < 0)
 		return r;
@@ -184,9 +213,22 @@ static int find_conn(uint64_t ino, void *data) {
 	return conns_find(s->conns, ino);
 }
 
+/* A staged line of a connection that came back without an account: kept in its memory. */
+static int hand_over(uint64_t ino, const char *bytes, size_t len, void *data) {
+	struct server *s = data;
+
+	return conns_carry(s->conns, ino, bytes, len);
+}
+
 /* What the last process was doing when it died: finished now, before anything is read. */
 static void ledger_finish(struct server *s) {
-	ssize_t k = ledger_recover(s->ledger, find_conn, ledger_lookup_journal, s);
+	struct ledger_hooks h = {
+		.find = find_conn,
+		.lookup = ledger_lookup_journal,
+		.hand_over = hand_over,
+		.data = s,
+	};
+	ssize_t k = ledger_recover_with(s->ledger, &h);
 
 	if (k < 0)
 		log_warning_errno((int)k, "cannot finish a producer's account after a crash");
@@ -247,7 +289,7 @@ void server_drain(struct server *s, bool restarting) {
 	if (restarting && !store_usable(s))
 		restarting = false;
 	/* Unfinished lines stay in the ledger only if the fd store outlives this process. */
-	conns_drain(s->conns, restarting && s->ledger);
+	conns_drain(s->conns, restarting && s->ledger, !restarting);
 }
 
 static int sync_run(struct job *j, struct relay *r) {

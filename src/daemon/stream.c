@@ -7,6 +7,7 @@
 
 #include "journal.h"
 #include "protocol.h"
+#include "stream-carry.h"
 #include "stream.h"
 
 /*
@@ -23,11 +24,22 @@ struct feed {
 	size_t len;
 	size_t carried; /* buf[0..carried) came from carry, the rest from the socket */
 	bool eof;
-	const char *eof_name; /* MPSR_LINE_BREAK of a last line without '\n' */
+	bool cut;             /* the last entry is cut where buf ends; its message goes on */
+	const char *eof_name; /* MPSR_LINE_BREAK of a last line without '\n', or of a cut one */
 	size_t stored;        /* buf[0..stored) is in the journal */
 	size_t taken;         /* buf[0..taken) is out of the socket */
 	int journal_error;    /* what the sink said when it took no more, or 0 */
 };
+
+/*
+ * The longest entry that starts at pos. A staged line adopted from a process
+ * with a larger --line-max may be longer than this one's: the entry it starts
+ * holds all of it (it is out of the socket, and a slot is emptied only
+ * whole), and the lines after it are split at --line-max.
+ */
+static size_t entry_max(const struct relay *r, const struct feed *fe, size_t pos) {
+	return pos < fe->carried && fe->carried > r->cfg.line_max ? fe->carried : r->cfg.line_max;
+}
 
 void stream_in_init(struct stream_in *in, int fd, bool syslog) {
 	*in = (struct stream_in){.fd = fd, .fs = {.priority = -1, .syslog = syslog}};
@@ -40,23 +52,18 @@ int stream_in_ledger(struct stream_in *in, struct ledger *l) {
 	return r;
 }
 
-void stream_in_done(struct stream_in *in) {
-	free(in->carry);
-	in->carry = NULL;
-	in->carry_len = 0;
-}
-
 static const char *break_name(enum frame_break b, const char *eof_name) {
 	switch (b) {
 	case FRAME_BREAK_LINE_MAX: return "line-max";
-	case FRAME_BREAK_EOF: return eof_name;
+	case FRAME_BREAK_EOF:
+	case FRAME_BREAK_CUT: return eof_name;
 	case FRAME_BREAK_NUL: return LINE_BREAK_NUL;
 	default: return NULL;
 	}
 }
 
 /* Takes buf[taken..upto) out of the socket; they were read with MSG_PEEK already. */
-static int take(struct stream_in *in, struct relay *r, struct feed *fe, size_t upto) {
+static int take_upto(struct stream_in *in, struct relay *r, struct feed *fe, size_t upto) {
 	while (fe->taken < upto) {
 		size_t n = upto - fe->taken;
 		ssize_t k = in->ledger ? ledger_take(in->ledger, in->fd, fe->buf + fe->taken, n)
@@ -71,12 +78,16 @@ static int take(struct stream_in *in, struct relay *r, struct feed *fe, size_t u
 
 /*
  * The sink's calls that may wait for journald, marked so that the loop can
- * tell. A line is in the ledger while it is sent, by where it ends in buf.
+ * tell. A line is in the ledger while it is sent, by where it ends in buf
+ * and the framing state after it.
  */
-static int put(struct stream_in *in, struct relay *r, struct line_sink *sink, const struct feed *fe,
-	       size_t pos, const struct frame *f, const char *brk) {
+static int send_entry(struct stream_in *in, struct relay *r, struct line_sink *sink,
+		      const struct feed *fe, size_t pos, const struct frame *f,
+		      const struct frame_state *after) {
+	const char *brk = break_name(f->brk, fe->eof_name);
+
 	if (in->ledger)
-		ledger_sending(in->ledger, &in->lc, pos + f->consumed);
+		ledger_sending(in->ledger, &in->lc, pos + f->consumed, after);
 	relay_journal_enter(r);
 	int k = sink->put(sink, fe->buf + pos, f, brk);
 	relay_journal_leave(r);
@@ -98,6 +109,19 @@ static void count_stored(struct relay *r, unsigned lines, unsigned split, unsign
 	r->stats.unterminated += unterminated;
 }
 
+/* The entry at fe->buf[pos..): complete, or (fe->cut) cut where the buffer ends. */
+static bool next_entry(const struct relay *r, const struct feed *fe, size_t pos,
+		       struct frame_state *st, struct frame *f) {
+	const char *p = fe->buf + pos;
+	size_t n = fe->len - pos, max = entry_max(r, fe, pos);
+	struct frame_state saved = *st;
+
+	if (frame_next(p, n, max, fe->eof, st, f))
+		return true;
+	*st = saved;
+	return fe->cut && frame_cut(p, n, max, st, f);
+}
+
 /*
  * Frames fe->buf and hands every line to the sink, taking stored lines out of
  * the socket every CONSUME_LINES lines. in->fs follows what is stored. Returns
@@ -113,8 +137,14 @@ static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, s
 
 	for (;;) {
 		struct frame_state next = st;
-		if (!frame_next(fe->buf + pos, fe->len - pos, r->cfg.line_max, fe->eof, &next, &f))
+		if (!next_entry(r, fe, pos, &next, &f)) {
+			/* A cut leaves nothing behind: not even half a "\n\0" terminator. */
+			if (fe->cut && pos < fe->len && pos == fe->stored) {
+				fe->stored = fe->len;
+				in->fs.ended = 0;
+			}
 			break;
+		}
 		if (sink->full(sink)) {
 			if ((k = commit(r, sink)) < 0)
 				goto refused;
@@ -123,12 +153,12 @@ static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, s
 			fe->stored = pos;
 			in->fs = st;
 		}
-		k = put(in, r, sink, fe, pos, &f, break_name(f.brk, fe->eof_name));
+		k = send_entry(in, r, sink, fe, pos, &f, &next);
 		if (k < 0)
 			goto refused;
 		st = next;
 		pos += f.consumed;
-		split += f.brk == FRAME_BREAK_LINE_MAX;
+		split += f.brk == FRAME_BREAK_LINE_MAX || f.brk == FRAME_BREAK_CUT;
 		unterminated += f.brk == FRAME_BREAK_EOF;
 		if (k == 0)
 			continue;
@@ -138,7 +168,7 @@ static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, s
 		in->fs = st;
 		if (++since_take == CONSUME_LINES && fe->stored > fe->taken) {
 			since_take = 0;
-			if ((k = take(in, r, fe, fe->stored)) < 0)
+			if ((k = take_upto(in, r, fe, fe->stored)) < 0)
 				return k;
 		}
 	}
@@ -158,38 +188,17 @@ refused:
 	return 0;
 }
 
-/* The unfinished line already out of the socket: staged in the ledger, or in memory. */
-static size_t carry_get(struct stream_in *in, char **data) {
-	if (in->ledger)
-		return ledger_staged(in->ledger, &in->lc, data);
-	*data = in->carry;
-	return in->carry_len;
-}
-
-/* Keeps buf[from..to), already out of the socket, for the next read (without a ledger). */
-static int keep(struct stream_in *in, const char *from, size_t n) {
-	if (n == 0) {
-		stream_in_done(in);
-		return 0;
-	}
-	char *p = malloc(n);
-	if (!p)
-		return -ENOMEM;
-	memcpy(p, from, n);
-	free(in->carry);
-	in->carry = p;
-	in->carry_len = n;
-	return 0;
-}
-
 /* Writes the unfinished line already taken from the socket, ended for the reason why. */
 static int stream_flush(struct stream_in *in, struct relay *r, struct line_sink *sink,
 			const char *why) {
-	char *buf = r->buf + JOURNAL_HEADROOM, *carry = NULL;
-	size_t have = carry_get(in, &carry);
+	char *buf, *carry = NULL;
+	size_t have = stream_carry_get(in, &carry);
 
 	if (have == 0)
 		return READ_MORE;
+	if (stream_buf_fit(r, have) < 0)
+		return -ENOMEM;
+	buf = r->buf + JOURNAL_HEADROOM;
 	memcpy(buf, carry, have);
 	struct feed fe = {
 		.buf = buf,
@@ -204,7 +213,7 @@ static int stream_flush(struct stream_in *in, struct relay *r, struct line_sink 
 		return k;
 	/* With a ledger, the staged line stays staged until the job's end says it is stored. */
 	if (fe.journal_error)
-		return !in->ledger && keep(in, buf + fe.stored, fe.len - fe.stored) < 0
+		return !in->ledger && stream_carry_set(in, buf + fe.stored, fe.len - fe.stored) < 0
 			       ? -ENOMEM
 			       : READ_RETRY;
 	/* All is stored; what framing left is the second byte of a "\n\0" terminator. */
@@ -233,23 +242,44 @@ static int unfinished(struct stream_in *in, struct relay *r, struct line_sink *s
 		in->stage = fe->len - from;
 		return READ_MORE;
 	}
-	fe->eof = true;
+	fe->cut = true;
 	fe->eof_name = "budget";
-	if ((k = feed(in, r, sink, fe)) < 0 || (k = take(in, r, fe, fe->stored)) < 0)
+	if ((k = feed(in, r, sink, fe)) < 0 || (k = take_upto(in, r, fe, fe->stored)) < 0)
 		return k;
 	return fe->journal_error ? READ_RETRY : READ_MORE;
 }
 
+/*
+ * Whether a peek offset was left set on fd (only a crash inside a marked take
+ * can leave one; recovery resets it, this is the last line of defence): a
+ * readable socket would peek as empty, or skip bytes. Resets it.
+ */
+static bool peek_off_reset(int fd) {
+	int off = -1;
+	socklen_t len = sizeof(off);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, &len) < 0 || off < 0)
+		return false;
+	off = -1;
+	return setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) == 0;
+}
+
 static int read_once(struct stream_in *in, struct relay *r, struct line_sink *sink) {
-	char *buf = r->buf + JOURNAL_HEADROOM, *carry = NULL;
-	size_t cap = r->buf_size - JOURNAL_HEADROOM, have = carry_get(in, &carry);
+	char *buf, *carry = NULL;
+	size_t have = stream_carry_get(in, &carry);
+	ssize_t room = stream_buf_fit(r, have);
 	int k;
 
 	if (!relay_journal_ok(r))
 		return READ_RETRY;
+	if (room < 0)
+		return (int)room;
+	buf = r->buf + JOURNAL_HEADROOM;
 	if (have > 0) /* carry is NULL when empty, and memcpy() must not see NULL */
 		memcpy(buf, carry, have);
-	ssize_t n = recv(in->fd, buf + have, cap - have, MSG_PEEK | MSG_DONTWAIT);
+	ssize_t n = recv(in->fd, buf + have, (size_t)room, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN && peek_off_reset(in->fd))
+		n = recv(in->fd, buf + have, (size_t)room, MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return READ_MORE;
 	if (n < 0) {
@@ -267,21 +297,28 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 		.carried = have,
 		.taken = have,
 	};
-	if ((k = feed(in, r, sink, &fe)) < 0 || (k = take(in, r, &fe, fe.stored)) < 0)
+	if ((k = feed(in, r, sink, &fe)) < 0 || (k = take_upto(in, r, &fe, fe.stored)) < 0)
 		return k;
 	if (fe.journal_error == 0 && fe.eof) {
 		stream_in_done(in);
 		return READ_END;
 	}
 	/* An unfinished line that is all the socket holds is taken out, or poll() would spin. */
-	bool drained = (size_t)n < cap - have;
+	bool drained = n < room;
 	if (in->ledger)
 		return fe.journal_error ? READ_RETRY
 		       : drained        ? unfinished(in, r, sink, &fe)
 					: READ_MORE;
-	if (fe.journal_error == 0 && drained && (k = take(in, r, &fe, fe.len)) < 0)
-		return k;
-	if ((k = keep(in, buf + fe.stored, fe.taken - fe.stored)) < 0)
+	if (fe.journal_error == 0 && drained) {
+		if ((k = take_upto(in, r, &fe, fe.len)) < 0)
+			return k;
+		/* Beyond the budget, the line is written as it stands, as with a ledger. */
+		fe.cut = !stream_carry_fits(in, fe.taken - fe.stored);
+		fe.eof_name = "budget";
+		if (fe.cut && (k = feed(in, r, sink, &fe)) < 0)
+			return k;
+	}
+	if ((k = stream_carry_set(in, buf + fe.stored, fe.taken - fe.stored)) < 0)
 		return k;
 	return fe.journal_error ? READ_RETRY : READ_MORE;
 }
@@ -289,12 +326,12 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 /* A job's account starts at the socket's head as it is now, and ends with all it stored taken. */
 static void account_begin(struct stream_in *in) {
 	if (in->ledger)
-		ledger_begin(in->ledger, &in->lc);
+		ledger_begin(in->ledger, &in->lc, &in->fs);
 }
 
 static void account_end(struct stream_in *in) {
 	if (in->ledger)
-		ledger_end(in->ledger, &in->lc);
+		ledger_end(in->ledger, &in->lc, &in->fs);
 }
 
 int stream_read(struct stream_in *in, struct relay *r, struct line_sink *sink) {
@@ -324,8 +361,13 @@ int stream_drain(struct stream_in *in, struct relay *r, struct line_sink *sink,
 	if (ioctl(in->fd, FIONREAD, &queued) < 0)
 		queued = 0;
 	uint64_t until = r->stats.bytes + (uint64_t)queued;
-	while (k == READ_MORE && r->stats.bytes < until)
+	while (k == READ_MORE && r->stats.bytes < until) {
+		uint64_t before = r->stats.bytes;
 		k = stream_read(in, r, sink);
+		/* A read that took nothing would take nothing the next time either. */
+		if (r->stats.bytes == before)
+			break;
+	}
 	/* A staged unfinished line may stay in the ledger, for the next mpsrd to finish. */
 	if (k != READ_MORE || (in->ledger && keep_unfinished))
 		return k;

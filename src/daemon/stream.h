@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "frame.h"
 #include "ledger.h"
@@ -19,12 +21,24 @@
  * readable for ever otherwise.
  */
 
+/*
+ * Bytes of unfinished lines held in memory (in carry, without a ledger), all
+ * producers together, and the most there may be (--unfinished-max): beyond
+ * it a line is written as it stands, marked MPSR_LINE_BREAK=budget. Changed
+ * by the writer thread and by the loop's thread (a connection's end).
+ */
+struct carry_budget {
+	_Atomic uint64_t used;
+	uint64_t max;
+};
+
 /* A stream producer's reading state, kept between reads. */
 struct stream_in {
 	int fd;
 	struct frame_state fs;
 	char *carry; /* bytes of an unfinished line already taken from the socket */
 	size_t carry_len;
+	struct carry_budget *budget; /* what carry counts against, or NULL: no bound */
 	/* Where what is sent, taken and staged is kept across a crash (ledger.h), or NULL. */
 	struct ledger *ledger;
 	struct ledger_conn lc;
@@ -44,6 +58,13 @@ void stream_in_done(struct stream_in *in);
  * sink must add. Returns 0 or a negative errno (then there is no account).
  */
 int stream_in_ledger(struct stream_in *in, struct ledger *l);
+
+/*
+ * Bytes of an unfinished line out of the socket already (a kept connection's
+ * staged line, handed over by a ledger it has no account in) become carry:
+ * the next read puts them in front of what follows. Returns 0 or -errno.
+ */
+int stream_in_carry(struct stream_in *in, const char *bytes, size_t n);
 
 /* Reads once (at most READ_CHUNK new bytes). Returns STREAM_*, or a negative errno from the socket.
  */

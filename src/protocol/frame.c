@@ -6,8 +6,21 @@
 
 enum { ENDED_OTHER, ENDED_NEWLINE, ENDED_NUL };
 
+/* What follows the buffer: more bytes, the end of the stream, or a cut (frame_cut()). */
+enum frame_end { FRAME_MORE, FRAME_EOF, FRAME_CUT };
+
+/* The break of an entry that runs to the end of the buffer. */
+static enum frame_break end_break(enum frame_end end) {
+	return end == FRAME_CUT ? FRAME_BREAK_CUT : FRAME_BREAK_EOF;
+}
+
+/* Whether the next entry continues this one's message. */
+static bool continued(enum frame_break brk) {
+	return brk == FRAME_BREAK_LINE_MAX || brk == FRAME_BREAK_CUT;
+}
+
 /* Lines mode: '\n' ends a line, "<N>" may start it. */
-static bool frame_lines(const char *buf, size_t len, size_t line_max, bool eof,
+static bool frame_lines(const char *buf, size_t len, size_t line_max, enum frame_end eof,
 			struct frame_state *st, struct frame *f) {
 	size_t skip = 0;
 
@@ -52,8 +65,8 @@ static bool frame_lines(const char *buf, size_t len, size_t line_max, bool eof,
 	}
 	f->len = avail;
 	f->consumed = len;
-	f->brk = FRAME_BREAK_EOF;
-	st->mid_line = false;
+	f->brk = end_break(eof);
+	st->mid_line = continued(f->brk);
 	return true;
 }
 
@@ -76,7 +89,8 @@ static bool pri_may_follow(const char *buf, size_t n) {
  * line. Returns 1 and sets *prefix (the bytes of "LEN SP") and *mlen; 0 if
  * this is no octet count; -1 if the bytes so far cannot tell yet.
  */
-static int octet_count(const char *buf, size_t n, bool eof, size_t *prefix, size_t *mlen) {
+static int octet_count(const char *buf, size_t n, enum frame_end eof, size_t *prefix,
+		       size_t *mlen) {
 	size_t i = 0, v = 0;
 	int pri;
 
@@ -167,7 +181,7 @@ static void read_header(const char *buf, size_t at, size_t n, bool whole,
  * sets *n (its bytes), f->brk, f->consumed and *ended. Returns false when
  * more bytes are needed.
  */
-static bool line_end(const char *buf, size_t len, size_t line_max, bool eof, size_t *n,
+static bool line_end(const char *buf, size_t len, size_t line_max, enum frame_end eof, size_t *n,
 		     struct frame *f, unsigned char *ended) {
 	/* A line of exactly line_max bytes still ends at its terminator. */
 	size_t scan = len <= line_max ? len : line_max + 1;
@@ -188,7 +202,7 @@ static bool line_end(const char *buf, size_t len, size_t line_max, bool eof, siz
 	} else if (eof) {
 		*n = len;
 		f->consumed = len;
-		f->brk = FRAME_BREAK_EOF;
+		f->brk = end_break(eof);
 	} else {
 		return false;
 	}
@@ -200,15 +214,16 @@ static bool line_end(const char *buf, size_t len, size_t line_max, bool eof, siz
  * and have are there: sets *n, f->brk and f->consumed (the count's own bytes
  * excluded) and *left. Returns false when more bytes are needed.
  */
-static bool counted_end(size_t want, size_t have, size_t line_max, bool eof, size_t *n,
+static bool counted_end(size_t want, size_t have, size_t line_max, enum frame_end eof, size_t *n,
 			struct frame *f, size_t *left) {
 	*n = want < line_max ? want : line_max;
 	if (have < *n) {
 		if (!eof)
 			return false;
 		*n = have;
-		*left = 0;
-		f->brk = FRAME_BREAK_EOF;
+		/* A cut message goes on: the rest of its count follows. */
+		*left = eof == FRAME_CUT ? want - have : 0;
+		f->brk = end_break(eof);
 	} else {
 		*left = want - *n;
 		f->brk = *left > 0 ? FRAME_BREAK_LINE_MAX : FRAME_BREAK_NONE;
@@ -218,7 +233,7 @@ static bool counted_end(size_t want, size_t have, size_t line_max, bool eof, siz
 }
 
 /* A later piece of a split message: no header, what the first piece had. */
-static bool frame_rest(const char *buf, size_t len, size_t line_max, bool eof,
+static bool frame_rest(const char *buf, size_t len, size_t line_max, enum frame_end eof,
 		       struct frame_state *st, struct frame *f) {
 	unsigned char ended = ENDED_OTHER;
 	size_t n, left = 0;
@@ -234,12 +249,12 @@ static bool frame_rest(const char *buf, size_t len, size_t line_max, bool eof,
 	f->fields.hostname = f->fields.msgid = f->fields.sd = (struct span){0};
 	st->counted = left;
 	st->ended = ended;
-	st->mid_line = f->brk == FRAME_BREAK_LINE_MAX;
+	st->mid_line = continued(f->brk);
 	carried_header(st, f);
 	return true;
 }
 
-static bool frame_syslog(const char *buf, size_t len, size_t line_max, bool eof,
+static bool frame_syslog(const char *buf, size_t len, size_t line_max, enum frame_end eof,
 			 struct frame_state *st, struct frame *f) {
 	unsigned char ended = ENDED_OTHER;
 	size_t at = 0, n, prefix, mlen, left = 0;
@@ -270,17 +285,27 @@ static bool frame_syslog(const char *buf, size_t len, size_t line_max, bool eof,
 	read_header(buf, at, n, counted == 0 && f->brk != FRAME_BREAK_LINE_MAX, st, f);
 	st->counted = left;
 	st->ended = ended;
-	st->mid_line = f->brk == FRAME_BREAK_LINE_MAX;
+	st->mid_line = continued(f->brk);
 	if (st->mid_line)
 		carry_header(st, f);
 	return true;
 }
 
-bool frame_next(const char *buf, size_t len, size_t line_max, bool eof, struct frame_state *st,
-		struct frame *f) {
+static bool frame(const char *buf, size_t len, size_t line_max, enum frame_end end,
+		  struct frame_state *st, struct frame *f) {
 	if (len == 0)
 		return false;
 	if (st->syslog)
-		return frame_syslog(buf, len, line_max, eof, st, f);
-	return frame_lines(buf, len, line_max, eof, st, f);
+		return frame_syslog(buf, len, line_max, end, st, f);
+	return frame_lines(buf, len, line_max, end, st, f);
+}
+
+bool frame_next(const char *buf, size_t len, size_t line_max, bool eof, struct frame_state *st,
+		struct frame *f) {
+	return frame(buf, len, line_max, eof ? FRAME_EOF : FRAME_MORE, st, f);
+}
+
+bool frame_cut(const char *buf, size_t len, size_t line_max, struct frame_state *st,
+	       struct frame *f) {
+	return frame(buf, len, line_max, FRAME_CUT, st, f);
 }

@@ -31,6 +31,7 @@ enum frame_break {
 	FRAME_BREAK_LINE_MAX, /* the line was longer than line_max; more follows */
 	FRAME_BREAK_EOF,      /* the producer closed without a final '\n' */
 	FRAME_BREAK_NUL,      /* syslog mode: the entry ended with a NUL */
+	FRAME_BREAK_CUT,      /* frame_cut(): cut where the buffer ends; more follows */
 };
 
 /*
@@ -88,3 +89,14 @@ struct frame {
  */
 bool frame_next(const char *buf, size_t len, size_t line_max, bool eof, struct frame_state *st,
 		struct frame *f);
+
+/*
+ * As frame_next() with eof, except that an entry running to the end of the
+ * buffer is cut there (FRAME_BREAK_CUT) as line_max would cut it: the next
+ * entry continues its message, with its priority, facility, identifier and
+ * what is left of its octet count. For a reader that cannot keep the rest of
+ * a line. Returns false when nothing is left but the second byte of a "\n\0"
+ * or "\0\n" terminator.
+ */
+bool frame_cut(const char *buf, size_t len, size_t line_max, struct frame_state *st,
+	       struct frame *f);

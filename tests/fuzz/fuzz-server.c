@@ -342,6 +342,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 				.retry_usec = 1,
 			},
 		.max_connections = 16,
+		.unfinished_max = 1 << 20, /* unfinished lines wait in memory, as mpsrd's default */
 		.stream_transport = mode == JSTREAM_EOF || mode == JSTREAM_STOP,
 	};
 	uint32_t seed = data[2];

@@ -5,14 +5,15 @@
 # producers with a 40 KB unfinished line each under --unfinished-max=32 MiB:
 # the lines that fit stay whole across a restart and a kill -9, the others are
 # written as they stand (MPSR_LINE_BREAK=budget) and continued; none is lost,
-# and mpsrd's memory stays within the budget.
+# and mpsrd's memory stays within the budget. Last, --line-max lowered across
+# a restart while longer lines are staged: mpsrd keeps running, lines whole.
 . "$here/robust.sh"
 ct systemctl start mpsr.socket || fail "mpsr.socket"
 exec_start=$(ct systemctl cat mpsr.service | sed -n 's/^ExecStart=\(.*mpsrd.*\)/\1/p' | tail -n1)
 dropin=/run/systemd/system/mpsr.service.d/50-t-unfinished.conf
 ctl=/run/unf$$
 cleanup() {
-	ct touch $ctl.a.close $ctl.b.close $ctl.a.go $ctl.b.go
+	ct touch $ctl.a.close $ctl.b.close $ctl.c.close $ctl.a.go $ctl.b.go $ctl.c.go
 	ct rm -f $dropin
 	ct systemctl daemon-reload
 	ct systemctl stop mpsr.service
@@ -121,4 +122,36 @@ case "$out" in
 *) fail "lines lost, cut elsewhere than at the budget, or kept lines not whole" ;;
 esac
 ct touch $ctl.b.close
+
+# --- --line-max lowered across a restart, with longer lines staged -------
+# 10 lines of 300,000 bytes staged under --line-max=1048576; mpsrd restarted
+# with the default (49152): the staged lines are longer than its read buffer.
+# Each must come out whole: its staged start as one entry, then its end.
+tag=unfl$$ comm=unf-linemax n=10 size=300000
+ct mkdir -p "${dropin%/*}"
+ct_sh "printf '[Service]\nExecStart=\nExecStart=%s --line-max=1048576\n' '$exec_start' >$dropin"
+ct systemctl daemon-reload
+# A stop, not a restart: the ledger (and its slot size) is made anew.
+ct systemctl stop mpsr.service
+ct systemctl start mpsr.service || fail "mpsrd does not start with --line-max=1048576"
+ct_sh "python3 $CT_TOOLS/unfinished-lines -n $n --size $size --tag $tag --comm $comm --ctl $ctl.c >/run/unf.c.out 2>&1 &"
+wait_file_says $ctl.c.state started 60 || fail "the producers did not start: $(ct cat /run/unf.c.out)"
+wait_kept $((n * size)) 30 || fail "mpsrd keeps $(kept) bytes of unfinished lines, not $((n * size))"
+ct rm -f $dropin
+ct systemctl daemon-reload
+restarts=$(rb_show NRestarts)
+ct systemctl restart mpsr.service || fail "restart with a lower --line-max failed"
+wait_kept $((n * size)) 10 || fail "$(kept) bytes kept after lowering --line-max"
+ct touch $ctl.c.go
+wait_file_says $ctl.c.state ended 30 || fail "the producers could not end their lines: $(ct cat /run/unf.c.out)"
+for i in $(seq 100); do [ "$(kept)" = 0 ] && break; sleep 0.2; done
+[ "$(rb_show NRestarts)" = "$restarts" ] || fail "mpsrd died after lowering --line-max"
+[ "$(rb_show ActiveState)" = active ] || fail "mpsrd is not running after lowering --line-max"
+out=$(check $tag $n $comm $size)
+echo "line-max lowered: $out"
+case "$out" in
+*"lines=$n whole=0 split=$n bad=0 breaks=line-max:$n"*) ;;
+*) fail "staged lines longer than the new --line-max lost or cut elsewhere" ;;
+esac
+ct touch $ctl.c.close
 rb_check_dropped

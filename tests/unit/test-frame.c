@@ -427,3 +427,39 @@ Test(frame_syslog, trailing_blanks_of_a_split_line_go_at_its_end_only) {
 	expect_sl(&o, 1, "1234567  9", 5, 1, "app", "", FRAME_BREAK_LINE_MAX);
 	expect_sl(&o, 2, "", 5, 1, "app", "", FRAME_BREAK_NONE);
 }
+
+/* frame_cut(): the piece ends where the buffer does, and the next goes on with its message. */
+Test(frame, cut_keeps_the_priority_of_a_line) {
+	struct frame_state st = {.priority = -1};
+	struct frame f;
+
+	cr_assert(frame_cut("<3>abc", 6, 64, &st, &f));
+	cr_assert_eq(f.brk, FRAME_BREAK_CUT);
+	cr_assert_eq(f.len, 3);
+	cr_assert_eq(f.consumed, 6);
+	cr_assert(st.mid_line);
+	cr_assert(frame_next("def\n<5>x\n", 9, 64, false, &st, &f));
+	cr_assert_eq(f.len, 3);
+	cr_assert_eq(f.priority, 3);
+	cr_assert_eq(f.brk, FRAME_BREAK_NONE);
+	cr_assert(frame_next("<5>x\n", 5, 64, false, &st, &f));
+	cr_assert_eq(f.priority, 5);
+}
+
+Test(frame, cut_keeps_an_octet_counts_rest_and_header) {
+	struct frame_state st = {.priority = -1, .syslog = true};
+	struct frame f;
+	const char *first = "13 <13>app: ab", *rest = "cd8 <13>xyzw";
+
+	cr_assert(frame_cut(first, strlen(first), 64, &st, &f));
+	cr_assert_eq(f.brk, FRAME_BREAK_CUT);
+	cr_assert_eq(st.counted, 2);
+	cr_assert(frame_next(rest, strlen(rest), 64, false, &st, &f));
+	cr_assert_eq(f.len, 2);
+	cr_assert_eq(f.consumed, 2);
+	cr_assert_eq(f.priority, 5);
+	cr_assert_eq(f.fields.ident.len, 3);
+	cr_assert(frame_next(rest + 2, strlen(rest) - 2, 64, false, &st, &f));
+	cr_assert_eq(f.len, 4);
+	cr_assert_eq(f.brk, FRAME_BREAK_NONE);
+}

@@ -4,114 +4,7 @@
  * are given and refuse when told: what is stored is taken out of the socket,
  * what is not stays there or in the carry, and nothing is written twice.
  */
-#include <criterion/criterion.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include "journal.h"
-#include "ledger.h"
-#include "relay.h"
-#include "stream.h"
-
-#define MAX_LINES 64
-
-/* A sink that writes each line at once (like the journal) or gathers them (like jstream). */
-struct test_sink {
-	struct line_sink sink;
-	bool gather;      /* put() gathers; commit() stores */
-	int refuse_after; /* calls that succeed before every call fails; -1: never */
-	char got[MAX_LINES][256];
-	const char *brk[MAX_LINES];
-	int prio[MAX_LINES];
-	unsigned n, pending;
-};
-
-static bool refuse(struct test_sink *t) {
-	if (t->refuse_after < 0)
-		return false;
-	if (t->refuse_after == 0)
-		return true;
-	t->refuse_after--;
-	return false;
-}
-
-static void record(struct test_sink *t, const char *text, size_t len, int prio, const char *brk) {
-	cr_assert_lt(t->n, MAX_LINES);
-	snprintf(t->got[t->n], sizeof(t->got[0]), "%.*s", (int)len, text);
-	t->prio[t->n] = prio;
-	t->brk[t->n++] = brk;
-}
-
-static int t_put(struct line_sink *s, char *raw, const struct frame *f, const char *brk) {
-	struct test_sink *t = (struct test_sink *)s;
-
-	if (!t->gather && refuse(t))
-		return -EAGAIN;
-	record(t, raw + f->start, f->len, f->priority, brk);
-	if (t->gather) {
-		t->pending++;
-		return 0;
-	}
-	return 1;
-}
-
-static bool t_full(const struct line_sink *s) {
-	const struct test_sink *t = (const struct test_sink *)s;
-
-	return t->gather && t->pending == 2; /* tiny batches, so commits come often */
-}
-
-static int t_commit(struct line_sink *s) {
-	struct test_sink *t = (struct test_sink *)s;
-	unsigned k = t->pending;
-
-	t->pending = 0;
-	if (t->gather && refuse(t)) {
-		t->n -= k; /* a refused batch stores nothing */
-		return -EAGAIN;
-	}
-	return (int)k;
-}
-
-static struct test_sink sink(bool gather, int refuse_after) {
-	return (struct test_sink){
-		.sink = {t_put, t_full, t_commit},
-		.gather = gather,
-		.refuse_after = refuse_after,
-	};
-}
-
-static struct relay r;
-static int sv[2];
-static struct stream_in in;
-
-static void setup(void) {
-	struct relay_config cfg = {.line_max = 16, .default_priority = 6, .retry_usec = 1};
-
-	cr_assert_eq(relay_init(&r, &cfg), 0);
-	r.journal_checked = now_usec() + 3600000000ull; /* journald is there for this test */
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	stream_in_init(&in, sv[0], false);
-}
-
-static void teardown(void) {
-	stream_in_done(&in);
-	relay_done(&r);
-	close(sv[0]);
-	close(sv[1]);
-}
-
-static void produce(const char *s) {
-	cr_assert_eq(write(sv[1], s, strlen(s)), (ssize_t)strlen(s));
-}
-
-static int queued(void) {
-	char buf[4096];
-
-	return (int)recv(sv[0], buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
-}
+#include "stream-fixture.h"
 
 TestSuite(stream, .init = setup, .fini = teardown);
 
@@ -242,99 +135,91 @@ Test(stream, a_reset_connection_still_writes_what_was_taken) {
 	close(pair[0]);
 }
 
-/*
- * With a ledger: an unfinished line goes into the producer's slot, not the
- * process's memory, and a new process (a new ledger mapping and stream_in on
- * the same socket, as after a restart) completes it as one line.
- */
-static struct ledger *with_ledger(size_t budget) {
-	struct ledger *l;
-	cr_assert_eq(ledger_new(4, 16, budget, &l), 0);
-	cr_assert_eq(stream_in_ledger(&in, l), 0);
-	return l;
-}
-
-Test(stream, ledger_keeps_an_unfinished_line_whole_across_a_restart) {
+/* A peek offset past the data, however it came: the drain neither spins nor loses a line. */
+Test(stream, drain_does_not_spin_on_a_peek_offset_past_the_data, .timeout = 10) {
 	struct test_sink t = sink(false, -1);
-	struct ledger *l = with_ledger(1024);
 
-	produce("one\nunfin");
-	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
-	cr_assert_eq(t.n, 1);
-	cr_assert_eq(queued(), -1, "the unfinished line is out of the socket");
-	cr_assert_null(in.carry, "it is staged, not in memory");
-	cr_assert_eq(ledger_staged_total(l), 5);
-	/* A restart: what is staged is kept (keep_unfinished), the next process maps it again. */
-	cr_assert_eq(stream_drain(&in, &r, &t.sink, true), READ_MORE);
-	cr_assert_eq(t.n, 1, "nothing written at the stop");
-	struct ledger *again;
-	cr_assert_eq(ledger_adopt(dup(ledger_fd(l)), 1024, &again), 0);
-	struct stream_in in2;
-	stream_in_init(&in2, sv[0], false);
-	cr_assert_eq(stream_in_ledger(&in2, again), 0);
-	produce("ished\n");
-	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
-	cr_assert_eq(t.n, 2);
-	cr_assert_str_eq(t.got[1], "unfinished");
-	cr_assert_null(t.brk[1]);
-	cr_assert_eq(ledger_staged_total(again), 0);
-	cr_assert_eq(queued(), -1);
-	ledger_free(again);
-	ledger_free(l);
-}
-
-Test(stream, ledger_budget_exceeded_writes_the_line_as_it_stands) {
-	struct test_sink t = sink(false, -1);
-	struct ledger *l = with_ledger(4);
-
-	produce("one\nunfin");
-	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
-	cr_assert_eq(t.n, 2);
-	cr_assert_str_eq(t.got[1], "unfin");
-	cr_assert_str_eq(t.brk[1], "budget");
-	cr_assert_eq(queued(), -1);
-	cr_assert_eq(ledger_staged_total(l), 0);
-	produce("ished\n");
-	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
-	cr_assert_str_eq(t.got[2], "ished");
-	ledger_free(l);
-}
-
-/* A stop that is not a restart: the staged line is written, marked stop, and its slot emptied. */
-Test(stream, ledger_stop_writes_the_staged_line) {
-	struct test_sink t = sink(false, -1);
-	struct ledger *l = with_ledger(1024);
-
-	produce("unfin");
-	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
-	cr_assert_eq(t.n, 0);
+	produce("A\nB\n");
+	int off = 100;
+	cr_assert_eq(setsockopt(sv[0], SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)), 0);
 	cr_assert_eq(stream_drain(&in, &r, &t.sink, false), READ_MORE);
-	cr_assert_eq(t.n, 1);
-	cr_assert_str_eq(t.got[0], "unfin");
-	cr_assert_str_eq(t.brk[0], "stop");
-	cr_assert_eq(ledger_staged_total(l), 0);
-	ledger_free(l);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.got[0], "A");
+	cr_assert_str_eq(t.got[1], "B");
 }
 
-/* A staged line grows over several reads, and a refused write loses none of it. */
-Test(stream, ledger_staged_line_grows_and_survives_a_refusal) {
+/* Without a ledger, unfinished lines in memory share one budget across connections. */
+Test(stream, carry_is_bounded_by_the_budget_across_connections) {
 	struct test_sink t = sink(false, -1);
-	struct ledger *l = with_ledger(1024);
+	struct carry_budget b = {.max = 10};
+	int pair[2];
+	struct stream_in in2;
 
-	produce("ab");
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair), 0);
+	stream_in_init(&in2, pair[0], false);
+	in.budget = in2.budget = &b;
+	produce("<2>unfin");
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
-	produce("cd");
-	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
-	cr_assert_eq(ledger_staged_total(l), 4);
-	produce("e\nf");
-	t.refuse_after = 0;
-	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_RETRY);
 	cr_assert_eq(t.n, 0);
-	cr_assert_eq(ledger_staged_total(l), 4);
-	t.refuse_after = -1;
+	cr_assert_eq(b.used, 8);
+	cr_assert_eq(write(pair[1], "second", 6), 6);
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1, "over the budget: written as it stands");
+	cr_assert_str_eq(t.got[0], "second");
+	cr_assert_str_eq(t.brk[0], "budget");
+	cr_assert_eq(b.used, 8);
+	cr_assert_eq(write(pair[1], " half\n", 6), 6);
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_str_eq(t.got[1], " half");
+	produce("ished\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_str_eq(t.got[2], "unfinished");
+	cr_assert_eq(t.prio[2], 2);
+	cr_assert_eq(b.used, 0);
+	stream_in_done(&in2);
+	close(pair[0]);
+	close(pair[1]);
+}
+
+/* A connection's end gives its carry's share of the budget back. */
+Test(stream, carry_budget_is_given_back_at_the_end) {
+	struct test_sink t = sink(false, -1);
+	struct carry_budget b = {.max = 100};
+
+	in.budget = &b;
+	produce("abc");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(b.used, 3);
+	stream_in_done(&in);
+	cr_assert_eq(b.used, 0);
+}
+
+/* A staged line handed over from a ledger the connection has no account in. */
+Test(stream, handed_over_bytes_come_first) {
+	struct test_sink t = sink(false, -1);
+
+	cr_assert_eq(stream_in_carry(&in, "unfin", 5), 0);
+	produce("ished\n");
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
 	cr_assert_eq(t.n, 1);
-	cr_assert_str_eq(t.got[0], "abcde");
-	cr_assert_eq(ledger_staged_total(l), 1, "'f' is staged now");
-	ledger_free(l);
+	cr_assert_str_eq(t.got[0], "unfinished");
+}
+
+/*
+ * A stop that is not a restart shuts the connection for reading first
+ * (conns_drain()): the drain still reads all that was queued, and a
+ * producer's later write fails instead of vanishing.
+ */
+Test(stream, drain_after_shut_rd_reads_all_and_refuses_more) {
+	struct test_sink t = sink(false, -1);
+
+	produce("A\nB\nunfin");
+	cr_assert_eq(shutdown(sv[0], SHUT_RD), 0);
+	signal(SIGPIPE, SIG_IGN);
+	cr_assert_eq(write(sv[1], "late\n", 5), -1);
+	cr_assert_eq(errno, EPIPE);
+	int k = stream_drain(&in, &r, &t.sink, false);
+	cr_assert(k == READ_MORE || k == READ_END, "got %d", k);
+	cr_assert_eq(t.n, 3);
+	cr_assert_str_eq(t.got[2], "unfin");
 }

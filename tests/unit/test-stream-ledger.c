@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The stream reader with a ledger: unfinished lines staged in the memfd, the
+ * budget, restarts (a new ledger mapping and stream_in on the same socket)
+ * and crashes (the record and the socket left as a kill -9 leaves them).
+ */
+#include "stream-fixture.h"
+
+TestSuite(stream_ledger, .init = setup, .fini = teardown);
+
+Test(stream_ledger, ledger_keeps_an_unfinished_line_whole_across_a_restart) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(1024);
+
+	produce("one\nunfin");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_eq(queued(), -1, "the unfinished line is out of the socket");
+	cr_assert_null(in.carry, "it is staged, not in memory");
+	cr_assert_eq(ledger_staged_total(l), 5);
+	/* A restart: what is staged is kept (keep_unfinished), the next process maps it again. */
+	cr_assert_eq(stream_drain(&in, &r, &t.sink, true), READ_MORE);
+	cr_assert_eq(t.n, 1, "nothing written at the stop");
+	struct ledger *again;
+	cr_assert_eq(ledger_adopt(dup(ledger_fd(l)), 1024, &again), 0);
+	struct stream_in in2;
+	stream_in_init(&in2, sv[0], false);
+	cr_assert_eq(stream_in_ledger(&in2, again), 0);
+	produce("ished\n");
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.got[1], "unfinished");
+	cr_assert_null(t.brk[1]);
+	cr_assert_eq(ledger_staged_total(again), 0);
+	cr_assert_eq(queued(), -1);
+	ledger_free(again);
+	ledger_free(l);
+}
+
+Test(stream_ledger, ledger_budget_exceeded_writes_the_line_as_it_stands) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(4);
+
+	produce("one\nunfin");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.got[1], "unfin");
+	cr_assert_str_eq(t.brk[1], "budget");
+	cr_assert_eq(queued(), -1);
+	cr_assert_eq(ledger_staged_total(l), 0);
+	produce("ished\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_str_eq(t.got[2], "ished");
+	ledger_free(l);
+}
+
+/* A stop that is not a restart: the staged line is written, marked stop, and its slot emptied. */
+Test(stream_ledger, ledger_stop_writes_the_staged_line) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(1024);
+
+	produce("unfin");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 0);
+	cr_assert_eq(stream_drain(&in, &r, &t.sink, false), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_str_eq(t.got[0], "unfin");
+	cr_assert_str_eq(t.brk[0], "stop");
+	cr_assert_eq(ledger_staged_total(l), 0);
+	ledger_free(l);
+}
+
+/* A staged line grows over several reads, and a refused write loses none of it. */
+Test(stream_ledger, ledger_staged_line_grows_and_survives_a_refusal) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(1024);
+
+	produce("ab");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	produce("cd");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(ledger_staged_total(l), 4);
+	produce("e\nf");
+	t.refuse_after = 0;
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_RETRY);
+	cr_assert_eq(t.n, 0);
+	cr_assert_eq(ledger_staged_total(l), 4);
+	t.refuse_after = -1;
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_str_eq(t.got[0], "abcde");
+	cr_assert_eq(ledger_staged_total(l), 1, "'f' is staged now");
+	ledger_free(l);
+}
+
+/*
+ * --line-max lowered across a restart: a line staged under the old one is
+ * longer than the new process's read buffer. It is written whole, as the
+ * first entry (split where the old process staged it), without overflow.
+ */
+Test(stream_ledger, ledger_staged_line_longer_than_a_lowered_line_max) {
+	enum { LONG = 150000 };
+	struct relay_config big_cfg = {.line_max = 200000, .default_priority = 6, .retry_usec = 1};
+	struct relay big;
+	struct test_sink t = sink(false, -1);
+	struct ledger *l;
+	static char line[LONG];
+	int sndbuf = 4 * LONG;
+
+	cr_assert_eq(relay_init(&big, &big_cfg), 0);
+	big.journal_checked = r.journal_checked;
+	cr_assert_eq(ledger_new(4, big_cfg.line_max, 1 << 20, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	memset(line, 'x', sizeof(line));
+	size_t sent = 0;
+	while (sent < LONG) {
+		ssize_t k = write(sv[1], line + sent, LONG - sent);
+		if (k > 0)
+			sent += (size_t)k;
+		cr_assert_eq(stream_read(&in, &big, &t.sink), READ_MORE);
+	}
+	while (queued() > 0)
+		cr_assert_eq(stream_read(&in, &big, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 0);
+	cr_assert_eq(ledger_staged_total(l), LONG);
+	cr_assert_eq(stream_drain(&in, &big, &t.sink, true), READ_MORE);
+	relay_done(&big);
+
+	/* The next process: --line-max is 16 now (r), its buffer about 64 KiB. */
+	struct ledger *again;
+	cr_assert_eq(ledger_adopt(dup(ledger_fd(l)), 1 << 20, &again), 0);
+	struct stream_in in2;
+	stream_in_init(&in2, sv[0], false);
+	cr_assert_eq(stream_in_ledger(&in2, again), 0);
+	produce("tail\nnext line\n");
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 3);
+	cr_assert_eq(t.len[0], LONG);
+	cr_assert_str_eq(t.brk[0], "line-max");
+	cr_assert_str_eq(t.got[1], "tail");
+	cr_assert_str_eq(t.got[2], "next line");
+	cr_assert_eq(ledger_staged_total(again), 0);
+	cr_assert_eq(queued(), -1);
+	ledger_free(again);
+	ledger_free(l);
+}
+
+/*
+ * Killed inside a take into the slot, after its new length was recorded and
+ * before the peek offset was reset: the offset (0 here, all taken) stays set,
+ * and every MSG_PEEK read would move it. Recovery resets it.
+ */
+Test(stream_ledger, ledger_recovery_resets_a_peek_offset_left_by_a_kill) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(1024);
+
+	produce("unfin");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(ledger_staged_total(l), 5);
+	int off = 0;
+	cr_assert_eq(setsockopt(sv[0], SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)), 0);
+
+	struct ledger *again;
+	cr_assert_eq(ledger_adopt(dup(ledger_fd(l)), 1024, &again), 0);
+	struct stream_in in2;
+	stream_in_init(&in2, sv[0], false);
+	cr_assert_eq(stream_in_ledger(&in2, again), 0);
+	cr_assert_geq(ledger_recover(again, find_sv0, lookup_none, NULL), 0);
+	produce("ished\nA\n");
+	t.refuse_after = 0;
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_RETRY);
+	t.refuse_after = -1;
+	produce("B\n");
+	for (int i = 0; i < 4 && queued() > 0; i++)
+		cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 3);
+	cr_assert_str_eq(t.got[0], "unfinished");
+	cr_assert_str_eq(t.got[1], "A");
+	cr_assert_str_eq(t.got[2], "B");
+	ledger_free(again);
+	ledger_free(l);
+}
+
+/*
+ * Over the budget, an octet-counted message is cut where the budget cut it;
+ * its rest keeps its priority, identifier and count, and the next message
+ * is an entry of its own.
+ */
+Test(stream_ledger, ledger_budget_cut_keeps_message_boundaries) {
+	struct test_sink t = sink(false, -1);
+	struct relay rr = relay_with(64);
+	struct ledger *l;
+
+	in.fs.syslog = true;
+	cr_assert_eq(ledger_new(4, ledger_slot_size(64), 4, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	produce("30 <13>app: aaaaaaaaaaa"); /* 20 of the message's 30 bytes */
+	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_str_eq(t.got[0], "aaaaaaaaaaa");
+	cr_assert_str_eq(t.brk[0], "budget");
+	cr_assert_eq(queued(), -1);
+	produce("bbbbbbbbbb8 <13>xyzwok\n");
+	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 4);
+	cr_assert_str_eq(t.got[1], "bbbbbbbbbb");
+	cr_assert_eq(t.prio[1], 5);
+	cr_assert_str_eq(t.ident[1], "app");
+	cr_assert_null(t.brk[1]);
+	cr_assert_str_eq(t.got[2], "xyzw");
+	cr_assert_eq(t.prio[2], 5);
+	cr_assert_str_eq(t.got[3], "ok");
+	ledger_free(l);
+	relay_done(&rr);
+}
+
+/* The same in lines mode: the rest of a "<N>" line keeps its priority. */
+Test(stream_ledger, ledger_budget_cut_keeps_the_priority) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(4);
+
+	produce("<2>unfin");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	produce("ished\nnext\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 3);
+	cr_assert_str_eq(t.got[0], "unfin");
+	cr_assert_str_eq(t.brk[0], "budget");
+	cr_assert_str_eq(t.got[1], "ished");
+	cr_assert_eq(t.prio[1], 2);
+	cr_assert_str_eq(t.got[2], "next");
+	cr_assert_eq(t.prio[2], -1);
+	ledger_free(l);
+}
+
+/*
+ * An octet-counted message of line_max bytes in two pieces: the first,
+ * with its count's prefix, is staged (the slot has room for it), not cut.
+ */
+Test(stream_ledger, ledger_slot_holds_a_line_max_message_with_its_count) {
+	enum { MAX = 4096 };
+	struct test_sink t = sink(false, -1);
+	struct relay rr = relay_with(MAX);
+	struct ledger *l;
+	static char msg[MAX + 16];
+
+	in.fs.syslog = true;
+	cr_assert_eq(ledger_new(4, ledger_slot_size(MAX), 1 << 20, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	int n = snprintf(msg, sizeof(msg), "%d <13>", MAX);
+	memset(msg + n, 'a', sizeof(msg) - (size_t)n);
+	size_t whole = (size_t)n - 4 + MAX; /* the count's prefix, and the message */
+	cr_assert_eq(write(sv[1], msg, whole - 1), (ssize_t)whole - 1);
+	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 0, "the first piece is staged, not written as it stands");
+	cr_assert_eq(write(sv[1], msg + whole - 1, 1), 1);
+	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_eq(t.len[0], MAX - 4);
+	cr_assert_null(t.brk[0]);
+	ledger_free(l);
+	relay_done(&rr);
+}
+
+/* The budget counts what a connection keeps staged, not what is dropped at the job's end. */
+Test(stream_ledger, ledger_budget_does_not_count_bytes_about_to_be_freed) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(8);
+
+	produce("abcdef");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(ledger_staged_total(l), 6);
+	produce("\nghijkl");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_str_eq(t.got[0], "abcdef");
+	cr_assert_eq(ledger_staged_total(l), 6, "ghijkl is staged, not cut");
+	ledger_free(l);
+}
+
+/* A line split at line-max goes on after a restart with its priority and identifier. */
+Test(stream_ledger, ledger_split_line_keeps_its_header_across_a_restart) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l;
+	struct stream_in in2;
+
+	in.fs.syslog = true;
+	cr_assert_eq(ledger_new(4, ledger_slot_size(16), 1 << 20, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	produce("<13>app: 0123456789"); /* 16 bytes (header included), 3 staged */
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_str_eq(t.got[0], "0123456");
+	cr_assert_eq(stream_drain(&in, &r, &t.sink, true), READ_MORE);
+	struct ledger *again = restart_on(l, &in2, true);
+	produce("ABC\n<14>x\n");
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 3);
+	cr_assert_str_eq(t.got[1], "789ABC");
+	cr_assert_eq(t.prio[1], 5);
+	cr_assert_str_eq(t.ident[1], "app");
+	cr_assert_str_eq(t.got[2], "x");
+	cr_assert_eq(t.prio[2], 6);
+	ledger_free(again);
+	ledger_free(l);
+}
+
+/* What is left of an octet count is counted after a restart, not read as a new message. */
+Test(stream_ledger, ledger_octet_count_rest_survives_a_restart) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l;
+	struct stream_in in2;
+
+	in.fs.syslog = true;
+	cr_assert_eq(ledger_new(4, ledger_slot_size(16), 1 << 20, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	produce("30 <13>app: aaaaaaaaaaa"); /* 20 of 30: a piece of 16, 4 staged */
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_eq(stream_drain(&in, &r, &t.sink, true), READ_MORE);
+	struct ledger *again = restart_on(l, &in2, true);
+	produce("bbbbbbbbbb8 <13>xyzw");
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 3);
+	cr_assert_str_eq(t.got[1], "aaaabbbbbbbbbb");
+	cr_assert_eq(t.prio[1], 5);
+	cr_assert_str_eq(t.got[2], "xyzw");
+	ledger_free(again);
+	ledger_free(l);
+}
+
+/* The NUL of a "\n\0" terminator that arrives after a restart is no empty message. */
+Test(stream_ledger, ledger_terminator_half_survives_a_restart) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l;
+	struct stream_in in2;
+
+	in.fs.syslog = true;
+	cr_assert_eq(ledger_new(4, ledger_slot_size(16), 1 << 20, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	produce("a\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(stream_drain(&in, &r, &t.sink, true), READ_MORE);
+	struct ledger *again = restart_on(l, &in2, true);
+	cr_assert_eq(write(sv[1], "\0b\n", 3), 3);
+	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.got[1], "b");
+	ledger_free(again);
+	ledger_free(l);
+}
