@@ -10,15 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "journal.h"
 #include "ledger.h"
 #include "log.h"
 #include "macro.h"
 
 #define LEDGER_MAGIC 0x6d70736dU /* "mpsm": the layout below */
 #define PAGE         4096U
-/* How long recovery waits for journald to process what it was sent before reading back. */
-#define SYNC_USEC (30ULL * 1000000)
 
 struct ledger {
 	int fd;
@@ -344,21 +341,6 @@ void ledger_sent(struct ledger *l, struct ledger_conn *lc, bool sent) {
 		lc->entries++;
 	}
 	put(l->rec->writing, 0);
-}
-
-int ledger_lookup_journal(const char *tag, void *data) {
-	char other[LEDGER_TAG_MAX];
-	size_t n = strlen(tag);
-	int r;
-	(void)data;
-
-	/* Everything sent before the crash is processed before journald takes this. */
-	if ((r = journal_sync(now_usec() + SYNC_USEC)) < 0)
-		return r;
-	/* The connection's entries of that generation, of either parity: the last one decides. */
-	memcpy(other, tag, n + 1);
-	other[n - 1] = other[n - 1] == '0' ? '1' : '0';
-	return journal_last_is(tag, other);
 }
 
 /* The job the crash cut short: what journald has is taken out of the socket. */

@@ -14,6 +14,7 @@
 #include "ledger.h"
 #include "listener.h"
 #include "log.h"
+#include "readback.h"
 #include "server.h"
 #include "worker.h"
 
@@ -178,9 +179,19 @@ static int find_conn(uint64_t ino, void *data) {
 	return conns_find(s->conns, ino);
 }
 
+/*
+ * Whether journald has the entry in doubt, asked of mpsr-readback. It was
+ * written by the last process, which had this one's uid: DynamicUser= keeps a
+ * unit's uid while the unit is restarting.
+ */
+static int lookup_in_doubt(const char *tag, void *data) {
+	(void)data;
+	return readback_lookup(tag, getuid());
+}
+
 /* What the last process was doing when it died: finished now, before anything is read. */
 static void ledger_finish(struct server *s) {
-	ssize_t k = ledger_recover(s->ledger, find_conn, ledger_lookup_journal, s);
+	ssize_t k = ledger_recover(s->ledger, find_conn, lookup_in_doubt, s);
 
 	if (k < 0)
 		log_warning_errno((int)k, "cannot finish a producer's account after a crash");
