@@ -36,3 +36,14 @@ int readback_last_is(sd_journal *j, const char *tag, uid_t uid, sd_id128_t boot)
 		return r;
 	return len == n && memcmp(d, tag, n) == 0;
 }
+
+int readback_current_boot(sd_journal *j, sd_id128_t *boot) {
+	int r;
+
+	sd_journal_flush_matches(j);
+	if ((r = sd_journal_seek_tail(j)) < 0 || (r = sd_journal_previous(j)) < 0)
+		return r;
+	if (r == 0)
+		return -ENODATA;
+	return sd_journal_get_monotonic_usec(j, NULL, boot);
+}

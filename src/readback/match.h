@@ -18,3 +18,13 @@
  * processes have it.
  */
 int readback_last_is(sd_journal *j, const char *tag, uid_t uid, sd_id128_t boot);
+
+/*
+ * The boot journald is in, as it stamps its entries: that of the newest
+ * entry in j. Not /proc/sys/kernel/random/boot_id: in a container, a process
+ * under ProtectKernelTunables= sees the host's boot id there, not the one
+ * the container's journald writes. Should the newest entry be of an earlier
+ * boot (a clock set back), the match finds none of mpsrd's entries and the
+ * entry in doubt is sent again: a duplicate at worst, never a loss.
+ */
+int readback_current_boot(sd_journal *j, sd_id128_t *boot);

@@ -24,26 +24,38 @@
 #define CGROUP_MAX     4096
 #define RECV_TIMEOUT_S 5
 
-/* The cgroup v2 path of process `who` ("self" or a pid), as /proc shows it. */
+/*
+ * The cgroup of process `who` ("self" or a pid), as /proc shows it: the
+ * service manager's own hierarchy (name=systemd) where there is one (legacy
+ * and hybrid layouts), else the unified one.
+ */
 static int read_cgroup(const char *who, char *buf, size_t size) {
-	char path[64], line[CGROUP_MAX + 8];
-	int r = -ENOENT;
+	static const char *const keys[] = {":name=systemd:/", "0::/"};
+	char path[64], line[CGROUP_MAX + 32];
+	int found = 2;
 
 	snprintf(path, sizeof(path), "/proc/%s/cgroup", who);
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		size_t n = strcspn(line, "\n");
-		if (strncmp(line, "0::/", 4) != 0 || n - 3 >= size)
-			continue;
-		memcpy(buf, line + 3, n - 3);
-		buf[n - 3] = '\0';
-		r = 0;
-		break;
+	while (found > 0 && fgets(line, sizeof(line), f)) {
+		for (int k = 0; k < found; k++) {
+			char *at = k == 0 ? strstr(line, keys[0]) : line;
+			size_t n = strlen(keys[k]) - 1, len;
+			if (!at || strncmp(at, keys[k], n + 1) != 0)
+				continue;
+			at += n;
+			len = strcspn(at, "\n");
+			if (len >= size)
+				continue;
+			memcpy(buf, at, len);
+			buf[len] = '\0';
+			found = k;
+			break;
+		}
 	}
 	fclose(f);
-	return r;
+	return found < 2 ? 0 : -ENOENT;
 }
 
 /*
@@ -102,7 +114,7 @@ static int lookup(const char *tag, uid_t uid) {
 		return r;
 	if (sd_journal_has_runtime_files(j) <= 0 && sd_journal_has_persistent_files(j) <= 0)
 		return -EACCES; /* nothing readable: not in group systemd-journal */
-	if ((r = sd_id128_get_boot(&boot)) < 0)
+	if ((r = readback_current_boot(j, &boot)) < 0)
 		return r;
 	return readback_last_is(j, tag, uid, boot);
 }

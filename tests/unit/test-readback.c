@@ -181,3 +181,14 @@ Test(readback_match, the_uid_asked_for_is_matched) {
 	cr_expect_eq(last_is("X.1.8.1", FORGER, BOOT), 1);
 	cr_expect_eq(last_is("X.1.9.1", MPSRD, OTHER), 1);
 }
+
+Test(readback_match, the_boot_is_the_newest_entrys) {
+	_cleanup_(sd_journal_closep) sd_journal *j = NULL;
+	const char *files[] = {file, NULL};
+	sd_id128_t boot, want;
+
+	cr_assert_eq(sd_journal_open_files(&j, files, 0), 0);
+	cr_assert_eq(readback_current_boot(j, &boot), 0);
+	cr_assert_eq(sd_id128_from_string(BOOT, &want), 0);
+	cr_assert(sd_id128_equal(boot, want));
+}
