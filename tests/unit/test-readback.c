@@ -4,19 +4,24 @@
  * the journal match that answers it. The match runs on a journal file made
  * by systemd-journal-remote from export text, so that entries can carry the
  * trusted fields (_UID, _BOOT_ID) of any sender: mpsrd's own, and those of a
- * local user who forges MPSR_LEDGER=.
+ * local user who forges MPSR_LEDGER=. And mpsrd's side of the question:
+ * every way the reader can fail to answer is an error, never a 0 or a 1.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "ledger.h"
 #include "macro.h"
 #include "match.h"
 #include "query.h"
+#include "readback.h"
 
 #define MPSRD  61000u /* the writer's uid (mpsrd's dynamic user) */
 #define FORGER 65534u /* a local user: nobody's entries go to the system journal too */
@@ -191,4 +196,68 @@ Test(readback_match, the_boot_is_the_newest_entrys) {
 	cr_assert_eq(readback_current_boot(j, &boot), 0);
 	cr_assert_eq(sd_id128_from_string(BOOT, &want), 0);
 	cr_assert(sd_id128_equal(boot, want));
+}
+
+/* mpsrd's side: a stand-in reader on a socket of its own answers as told. */
+struct reader {
+	int fd;
+	const char *answer; /* NULL: hang up without one; "": say nothing */
+	char question[READBACK_QUESTION_MAX + 1];
+};
+
+static void *reader_run(void *p) {
+	struct reader *r = p;
+	int c = accept(r->fd, NULL, NULL);
+	ssize_t n = recv(c, r->question, sizeof(r->question) - 1, 0);
+
+	r->question[n > 0 ? n : 0] = '\0';
+	if (r->answer && *r->answer)
+		send(c, r->answer, strlen(r->answer), 0);
+	else if (r->answer) /* silent until mpsrd's wait runs out and it hangs up */
+		recv(c, r->question, 1, 0);
+	close(c);
+	return NULL;
+}
+
+static int ask_reader(struct reader *r, const char *answer) {
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char sock_dir[] = "/tmp/test-readback-ask-XXXXXX", sock_path[96];
+	pthread_t t;
+
+	cr_assert_not_null(mkdtemp(sock_dir));
+	snprintf(sock_path, sizeof(sock_path), "%s/s", sock_dir);
+	strcpy(sa.sun_path, sock_path);
+	r->answer = answer;
+	r->fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	cr_assert_eq(bind(r->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(r->fd, 1), 0);
+	cr_assert_eq(pthread_create(&t, NULL, reader_run, r), 0);
+	int k = readback_ask(sock_path, "MPSR_LEDGER=a.1.7.1", MPSRD, 100 * 1000);
+	pthread_join(t, NULL);
+	close(r->fd);
+	unlink(sock_path);
+	rmdir(sock_dir);
+	return k;
+}
+
+Test(readback_ask, the_readers_answer) {
+	struct reader r;
+
+	cr_expect_eq(ask_reader(&r, "1"), 1);
+	cr_expect_str_eq(r.question, "61000 MPSR_LEDGER=a.1.7.1");
+	cr_expect_eq(ask_reader(&r, "0"), 0);
+	cr_expect_eq(ask_reader(&r, "-1"), -EPERM);
+}
+
+/* Every way of not answering is an error: the ledger then sends the entry again. */
+Test(readback_ask, no_answer_is_an_error) {
+	struct reader r;
+
+	cr_expect_eq(ask_reader(&r, NULL), -ECONNRESET, "hung up");
+	cr_expect_eq(ask_reader(&r, ""), -ETIMEDOUT, "silent");
+	cr_expect_eq(ask_reader(&r, "yes"), -EBADMSG);
+	cr_expect_eq(readback_ask("/nonexistent/readback.sock", "MPSR_LEDGER=a.1.7.1", MPSRD, 1000),
+		     -ENOENT);
+	cr_expect_eq(readback_ask("/nonexistent/readback.sock", "MPSR_LEDGER=a 1", MPSRD, 1000),
+		     -EINVAL, "not a tag: not asked");
 }
