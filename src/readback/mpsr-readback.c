@@ -17,67 +17,32 @@
 #include <sys/time.h>
 #include <systemd/sd-daemon.h>
 
+#include "cgroup.h"
 #include "log.h"
 #include "match.h"
 #include "query.h"
 
-#define CGROUP_MAX     4096
 #define RECV_TIMEOUT_S 5
 
-/*
- * The cgroup of process `who` ("self" or a pid), as /proc shows it: the
- * service manager's own hierarchy (name=systemd) where there is one (legacy
- * and hybrid layouts), else the unified one.
- */
+/* The cgroup of process `who` ("self" or a pid). */
 static int read_cgroup(const char *who, char *buf, size_t size) {
-	static const char *const keys[] = {":name=systemd:/", "0::/"};
-	char path[64], line[CGROUP_MAX + 32];
-	int found = 2;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%s/cgroup", who);
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (found > 0 && fgets(line, sizeof(line), f)) {
-		for (int k = 0; k < found; k++) {
-			char *at = k == 0 ? strstr(line, keys[0]) : line;
-			size_t n = strlen(keys[k]) - 1, len;
-			if (!at || strncmp(at, keys[k], n + 1) != 0)
-				continue;
-			at += n;
-			len = strcspn(at, "\n");
-			if (len >= size)
-				continue;
-			memcpy(buf, at, len);
-			buf[len] = '\0';
-			found = k;
-			break;
-		}
-	}
+	int r = cgroup_parse(f, buf, size);
 	fclose(f);
-	return found < 2 ? 0 : -ENOENT;
+	return r;
 }
 
-/*
- * Where unit's processes are: in the slice that holds the slice of this
- * program's own instances (system.slice/system-mpsr\x2dreadback.slice/
- * mpsr-readback@N.service: two levels up). Derived rather than written down,
- * so that it holds inside a container's cgroup namespace and out of it.
- */
+/* Where unit's processes are: beside the slice of this program's own instances. */
 static int expected_cgroup(const char *unit, char *buf, size_t size) {
 	char own[CGROUP_MAX];
 	int r = read_cgroup("self", own, sizeof(own));
 
-	for (int up = 0; r == 0 && up < 2; up++) {
-		char *slash = strrchr(own, '/');
-		if (!slash || slash == own)
-			return -ENOENT;
-		*slash = '\0';
-	}
-	if (r < 0)
-		return r;
-	int n = snprintf(buf, size, "%s/%s", own, unit);
-	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+	return r < 0 ? r : cgroup_beside(own, unit, buf, size);
 }
 
 /*
@@ -123,7 +88,7 @@ static int lookup(const char *tag, uid_t uid) {
 static int serve(int fd, const char *unit) {
 	char buf[READBACK_QUESTION_MAX + 1], out[16];
 	struct timeval tv = {.tv_sec = RECV_TIMEOUT_S};
-	struct ucred uc;
+	struct ucred uc = {0};
 	const char *tag;
 	uid_t uid;
 	int r;

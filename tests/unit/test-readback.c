@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "ledger.h"
 #include "macro.h"
 #include "match.h"
@@ -260,4 +261,71 @@ Test(readback_ask, no_answer_is_an_error) {
 		     -ENOENT);
 	cr_expect_eq(readback_ask("/nonexistent/readback.sock", "MPSR_LEDGER=a 1", MPSRD, 1000),
 		     -EINVAL, "not a tag: not asked");
+}
+
+/* Who may ask: the cgroup of a process as /proc/PID/cgroup shows it. */
+static int parse(const char *text, char *buf, size_t size) {
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	cr_assert_not_null(f);
+	int r = cgroup_parse(f, buf, size);
+	fclose(f);
+	return r;
+}
+
+Test(readback_cgroup, unified_and_hybrid) {
+	char buf[CGROUP_MAX];
+
+	cr_assert_eq(parse("0::/system.slice/mpsr.service\n", buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "/system.slice/mpsr.service");
+	/* Hybrid: the service manager's hierarchy first, wherever its line is. */
+	cr_assert_eq(parse("9:name=systemd:/system.slice/a.service\n8:pids:/\n"
+			   "0::/system.slice/b.service\n",
+			   buf, sizeof(buf)),
+		     0);
+	cr_expect_str_eq(buf, "/system.slice/a.service");
+	cr_assert_eq(parse("0::/system.slice/b.service\n1:name=systemd:/system.slice/a.service",
+			   buf, sizeof(buf)),
+		     0);
+	cr_expect_str_eq(buf, "/system.slice/a.service");
+	cr_expect_eq(parse("8:pids:/\n", buf, sizeof(buf)), -ENOENT);
+	cr_expect_eq(parse("0::/system.slice/mpsr.service\n", buf, 8), -ENAMETOOLONG);
+}
+
+/* A user's delegated cgroups may have any name: newlines, "0::/", ":name=systemd:/". */
+Test(readback_cgroup, a_cgroups_name_cannot_pose_as_a_line) {
+	char buf[CGROUP_MAX];
+
+	cr_assert_eq(parse("0::/user.slice/user-1000.slice/user@1000.service/x\n"
+			   "0::/system.slice/mpsr.service\n",
+			   buf, sizeof(buf)),
+		     0);
+	cr_expect_str_eq(buf, "/user.slice/user-1000.slice/user@1000.service/x");
+	cr_assert_eq(parse("4:pids:/user.slice/x:name=systemd:/system.slice/mpsr.service\n"
+			   "1:name=systemd:/user.slice/x\n0::/user.slice/x\n",
+			   buf, sizeof(buf)),
+		     0);
+	cr_expect_str_eq(buf, "/user.slice/x");
+	/* A line longer than any buffer is read whole, not in pieces. */
+	char text[3 * CGROUP_MAX];
+	int n = snprintf(text, sizeof(text), "0::/user.slice/%0*d/", CGROUP_MAX + 10, 0);
+	snprintf(text + n, sizeof(text) - (size_t)n, "0::/system.slice/mpsr.service\n");
+	cr_expect_eq(parse(text, buf, sizeof(buf)), -ENAMETOOLONG);
+}
+
+Test(readback_cgroup, the_unit_beside_the_readers_slice) {
+	char buf[CGROUP_MAX];
+
+	cr_assert_eq(cgroup_beside("/system.slice/system-mpsr\\x2dreadback.slice/"
+				   "mpsr-readback@3-42-0.service",
+				   "mpsr.service", buf, sizeof(buf)),
+		     0);
+	cr_expect_str_eq(buf, "/system.slice/mpsr.service");
+	cr_assert_eq(cgroup_beside("/machine.slice/c.scope/system.slice/r.slice/r@1.service",
+				   "mpsr.service", buf, sizeof(buf)),
+		     0);
+	cr_expect_str_eq(buf, "/machine.slice/c.scope/system.slice/mpsr.service");
+	cr_expect_eq(cgroup_beside("/a/b", "mpsr.service", buf, sizeof(buf)), -ENOENT);
+	cr_expect_eq(cgroup_beside("/", "mpsr.service", buf, sizeof(buf)), -ENOENT);
+	cr_expect_eq(cgroup_beside("/a/b/c", "x/mpsr.service", buf, sizeof(buf)), -EINVAL);
+	cr_expect_eq(cgroup_beside("/a/b/c", "mpsr.service", buf, 8), -ENAMETOOLONG);
 }
