@@ -48,7 +48,10 @@ static int expected_cgroup(const char *unit, char *buf, size_t size) {
 /*
  * Whether the peer of fd is a process of unit. Its pid and uid are the
  * kernel's, from its connect(); that /proc/PID still belongs to the same uid
- * shows the pid was not reused by someone else's process since.
+ * shows the pid was not reused by another user's process since. (Under the
+ * unit's PrivateUsers=, all uids but root's and the reader's own read as the
+ * overflow uid: the check then tells root from the rest only, and the cgroup
+ * decides.)
  */
 static int peer_allowed(int fd, const char *unit, struct ucred *uc) {
 	char pid[16], want[CGROUP_MAX], got[CGROUP_MAX], path[32];
