@@ -6,7 +6,7 @@
 #include <sys/un.h>
 
 #include "journal.h"
-#include "log.h"
+#include "log.h" /* now_usec() */
 #include "macro.h"
 #include "query.h"
 #include "readback.h"
@@ -48,8 +48,6 @@ int readback_lookup(const char *tag, uid_t uid) {
 	/* Everything sent before the crash is processed before journald takes this. */
 	if ((r = journal_sync(now_usec() + SYNC_USEC)) < 0)
 		return r;
-	r = readback_ask(READBACK_SOCKET, tag, uid, READBACK_USEC);
-	if (r < 0)
-		log_warning_errno(r, "cannot ask %s about the entry in doubt", READBACK_SOCKET);
-	return r;
+	/* The caller logs what it decides on an error (the entry is sent again). */
+	return readback_ask(READBACK_SOCKET, tag, uid, READBACK_USEC);
 }

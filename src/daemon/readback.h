@@ -22,7 +22,6 @@ int readback_ask(const char *path, const char *tag, uid_t uid, uint64_t timeout_
  * The ledger's lookup (behind a ledger_lookup_fn): waits until journald has
  * processed everything sent to it so far (journal_sync(), the fence: the
  * dead process's last datagram is ahead of ours in journald's queue), then
- * asks the reader at READBACK_SOCKET about tag as written by uid. Logs why
- * it cannot tell, once.
+ * asks the reader at READBACK_SOCKET about tag as written by uid.
  */
 int readback_lookup(const char *tag, uid_t uid);

@@ -97,22 +97,23 @@ static int serve(int fd, const char *unit) {
 	int r;
 
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if ((r = peer_allowed(fd, unit, &uc)) < 0)
+	r = peer_allowed(fd, unit, &uc);
+	/* Read in any case: closed with the question unread, the connection is reset, answer and
+	 * all. */
+	ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_TRUNC);
+	if (r < 0)
 		log_warning_errno(r, "pid %" PRIi32 " uid %" PRIu32 " is not %s: no answer",
 				  (int32_t)uc.pid, (uint32_t)uc.uid, unit);
-	else {
-		ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_TRUNC);
-		if (n < 0)
-			return log_errno(-errno, "cannot read the question");
-		if ((size_t)n >= sizeof(buf) ||
-		    readback_question_parse(buf, (size_t)n, &uid, &tag) < 0)
-			r = log_warning_errno(-EINVAL, "not a question: %zd bytes", n);
-		else if ((r = lookup(tag, uid)) < 0)
-			log_warning_errno(r, "cannot read %s back", tag);
-		else
-			log_info("%s from uid %" PRIu32 " in this boot: %s", tag, (uint32_t)uid,
-				 r ? "the last of its connection's" : "not the last");
-	}
+	else if (n < 0)
+		return log_errno(-errno, "cannot read the question");
+	else if ((size_t)n >= sizeof(buf) ||
+		 readback_question_parse(buf, (size_t)n, &uid, &tag) < 0)
+		r = log_warning_errno(-EINVAL, "not a question: %zd bytes", n);
+	else if ((r = lookup(tag, uid)) < 0)
+		log_warning_errno(r, "cannot read %s back", tag);
+	else
+		log_info("%s from uid %" PRIu32 " in this boot: %s", tag, (uint32_t)uid,
+			 r ? "the last of its connection's" : "not the last");
 	int k = snprintf(out, sizeof(out), "%d", r);
 	if (send(fd, out, (size_t)k, MSG_NOSIGNAL) < 0)
 		return log_errno(-errno, "cannot answer");
