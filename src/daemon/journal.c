@@ -180,33 +180,6 @@ int journal_sync(uint64_t until) {
 	}
 }
 
-int journal_last_is(const char *field, const char *other) {
-	_cleanup_(sd_journal_closep) sd_journal *j = NULL;
-	const char *eq = strchr(field, '=');
-	size_t n = strlen(field);
-	const void *d;
-	size_t len;
-	int r;
-
-	if (!eq)
-		return -EINVAL;
-	if ((r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM)) < 0)
-		return r;
-	if (sd_journal_has_runtime_files(j) <= 0 && sd_journal_has_persistent_files(j) <= 0)
-		return -EACCES; /* nothing readable: not in group systemd-journal */
-	/* Two values of one field: journald ORs them. */
-	if ((r = sd_journal_add_match(j, field, n)) < 0 ||
-	    (r = sd_journal_add_match(j, other, strlen(other))) < 0)
-		return r;
-	if ((r = sd_journal_seek_tail(j)) < 0 || (r = sd_journal_previous(j)) <= 0)
-		return r;
-	char name[64];
-	snprintf(name, sizeof(name), "%.*s", (int)(eq - field), field);
-	if ((r = sd_journal_get_data(j, name, &d, &len)) < 0)
-		return r;
-	return len == n && memcmp(d, field, n) == 0;
-}
-
 static int journal_sink_put(struct line_sink *s, char *raw, const struct frame *f,
 			    const char *brk) {
 	struct journal_sink *js = (struct journal_sink *)s;

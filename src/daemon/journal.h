@@ -55,14 +55,6 @@ int journal_available(void);
  */
 int journal_sync(uint64_t until);
 
-/*
- * Of the entries in the journal that carry field or other (two values of one
- * field, "NAME=value" each), whether the last one carries field: 1, 0 (also
- * when there is none), or a negative errno (-EACCES: no journal file is
- * readable). Reads the journal files; mpsrd needs group systemd-journal.
- */
-int journal_last_is(const char *field, const char *other);
-
 /* The line sink that writes each line as an entry of its own with o's fields. */
 struct journal_sink {
 	struct line_sink sink;

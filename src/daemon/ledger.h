@@ -237,7 +237,6 @@ ssize_t ledger_take(struct ledger *l, int fd, void *buf, size_t n);
 
 /* Whether journald has an entry tagged tag: 1, 0, or a negative errno when it cannot be told. */
 typedef int (*ledger_lookup_fn)(const char *tag, void *data);
-int ledger_lookup_journal(const char *tag, void *data);
 
 /* Finds a kept stream connection by its socket's inode: its fd, or -1. */
 typedef int (*ledger_find_fn)(uint64_t ino, void *data);

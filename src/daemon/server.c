@@ -16,6 +16,7 @@
 #include "ledger.h"
 #include "listener.h"
 #include "log.h"
+#include "readback.h"
 #include "restore.h"
 #include "server.h"
 #include "worker.h"
@@ -220,11 +221,21 @@ static int hand_over(uint64_t ino, const char *bytes, size_t len, void *data) {
 	return conns_carry(s->conns, ino, bytes, len);
 }
 
+/*
+ * Whether journald has the entry in doubt, asked of mpsr-readback. It was
+ * written by the last process, which had this one's uid: DynamicUser= keeps a
+ * unit's uid while the unit is restarting.
+ */
+static int lookup_in_doubt(const char *tag, void *data) {
+	(void)data;
+	return readback_lookup(tag, getuid());
+}
+
 /* What the last process was doing when it died: finished now, before anything is read. */
 static void ledger_finish(struct server *s) {
 	struct ledger_hooks h = {
 		.find = find_conn,
-		.lookup = ledger_lookup_journal,
+		.lookup = lookup_in_doubt,
 		.hand_over = hand_over,
 		.data = s,
 	};

@@ -177,7 +177,13 @@ rb_disruption() {
 	echo "$out"
 	[ $i = 0 ] || fail "lines lost, cut, or written twice"
 	# What each restarted mpsrd found of the crash: bytes in the journal, still in the socket.
-	[ $kind = crash ] && ct journalctl -q -o cat -u mpsr --grep 'after a crash|cannot tell|ledger' | sed 's/^/mpsrd: /' 
+	if [ $kind = crash ]; then
+		out=$(ct journalctl -q -o cat -u mpsr --grep 'after a crash|cannot tell|ledger')
+		printf '%s\n' "$out" | sed 's/^/mpsrd: /'
+		ct journalctl -q -o cat -t mpsr-readback --since "@$rb_since" | sed 's/^/mpsr-readback: /'
+		# An entry in doubt is settled by mpsr-readback, not sent again on a guess.
+		case "$out" in *"cannot tell"*) fail "the entry in doubt was not read back" ;; esac
+	fi
 	[ "$(rb_stop_breaks $name)" = 0 ] || fail "lines cut by a stop (MPSR_LINE_BREAK=stop)"
 	rb_check_dropped
 	rb_check_sanitizers
