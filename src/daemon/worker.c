@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -20,10 +21,10 @@ struct worker {
 	unsigned pending; /* the loop's: submitted, done() not yet run */
 
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* work to do, quit or abort */
-	struct job *todo;    /* under lock, oldest first */
-	struct job **todo_tail;
-	struct job *finished; /* under lock, oldest first */
+	pthread_cond_t cond;     /* work to do, quit or abort */
+	struct share todo;       /* under lock: the jobs to run, by flow */
+	struct share_flow loose; /* jobs of no tenant's */
+	struct job *finished;    /* under lock, oldest first */
 	struct job **finished_tail;
 	bool quit, abort;         /* under lock */
 	struct relay_stats stats; /* under lock: the relay's, after the last job */
@@ -79,22 +80,24 @@ static void *worker_main(void *data) {
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (!w->todo && !w->quit)
+		while (share_empty(&w->todo) && !w->quit)
 			pthread_cond_wait(&w->cond, &w->lock);
-		if (!w->todo)
+		struct share_flow *flow;
+		struct share_item *it = share_pop(&w->todo, &flow);
+		if (!it)
 			break;
-		struct job *j = w->todo;
-		w->todo = j->next;
-		if (!w->todo)
-			w->todo_tail = &w->todo;
+		struct job *j = (struct job *)((char *)it - offsetof(struct job, item));
 		pthread_mutex_unlock(&w->lock);
 
+		uint64_t bytes = w->relay.stats.bytes;
 		atomic_store(&w->job_since, now_usec());
 		j->result = run_job(w, j);
 		atomic_store(&w->retry_since, 0);
 		atomic_store(&w->job_since, 0);
 
 		pthread_mutex_lock(&w->lock);
+		/* Charged what it read; a job that read nothing still took a turn. */
+		share_charge(&w->todo, flow, w->relay.stats.bytes - bytes + 1);
 		w->stats = w->relay.stats;
 		push(&w->finished_tail, j);
 		uint64_t one = 1;
@@ -133,7 +136,8 @@ int worker_new(struct loop *loop, const struct relay_config *cfg, struct worker 
 
 	if (!w)
 		return -ENOMEM;
-	w->todo_tail = &w->todo;
+	share_init(&w->todo, READ_CHUNK);
+	share_flow_init(&w->loose);
 	w->finished_tail = &w->finished;
 	w->efd = -1;
 	pthread_mutex_init(&w->lock, NULL);
@@ -199,7 +203,7 @@ bool worker_free(struct worker *w) {
 void worker_submit(struct worker *w, struct job *j) {
 	w->pending++;
 	pthread_mutex_lock(&w->lock);
-	push(&w->todo_tail, j);
+	share_push(&w->todo, j->flow ? j->flow : &w->loose, &j->item);
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }
