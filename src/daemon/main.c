@@ -34,6 +34,8 @@ struct options {
 	size_t line_max;
 	int priority;
 	unsigned max_connections;
+	unsigned max_per_user; /* UINT_MAX: a quarter of max_connections */
+	bool no_limits;
 	unsigned exit_idle;
 	uint64_t stop_timeout_usec;
 	bool fd_store;
@@ -63,6 +65,13 @@ static void help(void) {
 	       "     --line-max=BYTES       Split longer lines (default 49152)\n"
 	       "  -p --priority=N           Priority of lines without <N> prefix (default 6)\n"
 	       "     --max-connections=N    Pause accepting at N producers (default 16384)\n"
+	       "     --max-connections-per-user=N\n"
+	       "                            Close a uid's new connections beyond N; root has\n"
+	       "                            no share (default: a quarter of --max-connections;\n"
+	       "                            0: no share)\n"
+	       "     --rate-limits=journald|off\n"
+	       "                            Hold each unit to the rate limit journald would\n"
+	       "                            give it, by reading it more slowly (default journald)\n"
 	       "     --exit-idle=SECONDS    Exit after SECONDS without producers (default 0: "
 	       "never)\n"
 	       "     --stop-timeout=SECONDS At stop, wait this long at most for journald to\n"
@@ -102,7 +111,9 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 		ARG_STOP_TIMEOUT,
 		ARG_FD_STORE,
 		ARG_TRANSPORT,
-		ARG_UNFINISHED_MAX
+		ARG_UNFINISHED_MAX,
+		ARG_MAX_PER_USER,
+		ARG_RATE_LIMITS
 	};
 	static const struct option options[] = {
 		{"help", no_argument, NULL, 'h'},
@@ -116,6 +127,8 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 		{"fd-store", no_argument, NULL, ARG_FD_STORE},
 		{"transport", required_argument, NULL, ARG_TRANSPORT},
 		{"unfinished-max", required_argument, NULL, ARG_UNFINISHED_MAX},
+		{"max-connections-per-user", required_argument, NULL, ARG_MAX_PER_USER},
+		{"rate-limits", required_argument, NULL, ARG_RATE_LIMITS},
 		{0},
 	};
 	unsigned long long v;
@@ -146,6 +159,18 @@ static int parse_argv(int argc, char *argv[], struct options *o) {
 			if (parse_uint(optarg, 1, 1u << 20, &v) < 0)
 				return log_error("bad --max-connections: %s", optarg), -EINVAL;
 			o->max_connections = (unsigned)v;
+			break;
+		case ARG_MAX_PER_USER:
+			if (parse_uint(optarg, 0, 1u << 20, &v) < 0)
+				return log_error("bad --max-connections-per-user: %s", optarg),
+				       -EINVAL;
+			o->max_per_user = (unsigned)v;
+			break;
+		case ARG_RATE_LIMITS:
+			if (strcmp(optarg, "journald") != 0 && strcmp(optarg, "off") != 0)
+				return log_error("--rate-limits takes journald or off: %s", optarg),
+				       -EINVAL;
+			o->no_limits = strcmp(optarg, "off") == 0;
 			break;
 		case ARG_EXIT_IDLE:
 			if (parse_uint(optarg, 0, UINT_MAX, &v) < 0)
@@ -313,13 +338,16 @@ static void raise_nofile(void) {
 
 static void report_status(struct daemon *d, const char *state) {
 	struct server_stats st;
-	char wait[64] = "";
+	char wait[128] = "";
 
 	server_stats(d->server, now_usec(), &st);
 	if (st.journal_wait_usec >= WAIT_REPORT_USEC)
 		snprintf(wait, sizeof(wait), "waiting for journald for %" PRIu64 " s; ",
 			 st.journal_wait_usec / 1000000);
-	char kept[64] = "";
+	char kept[96] = "";
+	if (st.slowed > 0)
+		snprintf(wait + strlen(wait), sizeof(wait) - strlen(wait),
+			 "%u units over their limit, read more slowly; ", st.slowed);
 	if (st.unfinished > 0)
 		snprintf(kept, sizeof(kept), "; %" PRIu64 " bytes of unfinished lines kept",
 			 st.unfinished);
@@ -429,6 +457,9 @@ static int run(struct daemon *d) {
 				.retry_usec = RETRY_USEC,
 			},
 		.max_connections = d->opt.max_connections,
+		.max_per_user = d->opt.max_per_user == UINT_MAX ? d->opt.max_connections / 4
+								: d->opt.max_per_user,
+		.limits = !d->opt.no_limits,
 		.fd_store = d->opt.fd_store,
 		.stream_transport = d->opt.stream_transport,
 		.unfinished_max = d->opt.unfinished_max,
@@ -470,6 +501,7 @@ int main(int argc, char *argv[]) {
 				.line_max = MPSR_LINE_MAX_DEFAULT,
 				.priority = MPSR_PRIORITY_DEFAULT,
 				.max_connections = 16384,
+				.max_per_user = UINT_MAX,
 				.stop_timeout_usec = STOP_TIMEOUT_USEC,
 				.unfinished_max = UNFINISHED_MAX,
 			},

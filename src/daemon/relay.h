@@ -30,7 +30,7 @@ struct relay_stats {
 	uint64_t unterminated;   /* last lines without '\n' */
 	uint64_t refused_fields; /* record fields ignored */
 	uint64_t journal_errors; /* refused writes, all retried */
-	uint64_t dropped;        /* messages lost; nothing should ever make this non-zero */
+	uint64_t dropped;        /* datagrams over their unit's limit (reported as journald does) */
 };
 
 #define READ_CHUNK (64 * 1024) /* most bytes read from one producer per job */
@@ -40,6 +40,16 @@ enum read_result {
 	READ_MORE = 0,  /* all written that could be: wait for the producer */
 	READ_END = 1,   /* the producer closed, and everything it sent is stored */
 	READ_RETRY = 2, /* journald took nothing more: nothing lost, try again later */
+	READ_LIMITED =
+		3, /* the producer's limit stopped it (line_gate): read again when it opens */
+};
+
+/*
+ * Asked before each entry is written: whether the producer's limit lets it
+ * through now (tenant.h). sender: a datagram's, else NULL (the connection's).
+ */
+struct line_gate {
+	bool (*admit)(struct line_gate *g, int priority, const struct ucred *sender);
 };
 
 struct relay {
@@ -52,6 +62,7 @@ struct relay {
 	struct origin_cache origins;
 	struct jstream_batch batch; /* --transport=stream */
 	struct ratelimit warn;
+	struct line_gate *gate; /* the job's, set before it reads; NULL: no limit */
 	uint64_t journal_checked;
 	/* Since when a write to journald has been waiting (usec), or 0; read by the loop. */
 	_Atomic uint64_t journal_since;

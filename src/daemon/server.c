@@ -28,6 +28,8 @@ struct server {
 	struct fdstore *fds;   /* keeps the connections across restarts */
 	struct ledger *ledger; /* what a crash must not repeat, with the fd store; or NULL */
 	struct listeners *listeners;
+	struct tenants *tenants;
+	unsigned slowed; /* as of the last tick */
 	uint64_t accepted;
 	struct job sync;
 	int *sync_result;
@@ -69,6 +71,14 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 	if (!s)
 		return -ENOMEM;
 	s->cfg = *cfg;
+	struct tenants_config tc = {
+		.loop = loop,
+		.root = cfg->limits_root ? cfg->limits_root : "",
+		.limits = cfg->limits,
+		.default_priority = cfg->relay.default_priority,
+	};
+	if ((r = tenants_new(&tc, &s->tenants)) < 0)
+		goto fail;
 	if ((r = worker_new(loop, &cfg->relay, &s->worker)) < 0)
 		goto fail;
 	if ((r = fdstore_new(cfg->fd_store, &s->fds)) < 0)
@@ -82,6 +92,8 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 		.fd_store = s->fds,
 		.jstreams = s->jstreams,
 		.default_priority = cfg->relay.default_priority,
+		.tenants = s->tenants,
+		.max_per_user = cfg->max_per_user,
 		.closed = on_closed,
 		.data = s,
 	};
@@ -92,6 +104,7 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 		.worker = s->worker,
 		.accepted = on_accepted,
 		.accepted_all = on_accepted_all,
+		.tenants = s->tenants,
 		.full = too_many,
 		.data = s,
 	};
@@ -115,6 +128,7 @@ void server_free(struct server *s) {
 	listeners_free(s->listeners);
 	jstreams_free(s->jstreams);
 	ledger_free(s->ledger);
+	tenants_free(s->tenants);
 	free(s);
 }
 
@@ -213,6 +227,7 @@ int server_restore(struct server *s) {
 
 void server_tick(struct server *s, uint64_t now) {
 	listeners_tick(s->listeners, now);
+	s->slowed = tenants_tick(s->tenants, now);
 }
 
 void server_drain(struct server *s, bool restarting) {
@@ -261,6 +276,7 @@ void server_stats(struct server *s, uint64_t now, struct server_stats *out) {
 		.connections = conns_count(s->conns),
 		.journal_wait_usec = since && now > since ? now - since : 0,
 		.unfinished = s->ledger ? ledger_staged_total(s->ledger) : 0,
+		.slowed = s->slowed,
 	};
 	worker_stats(s->worker, &out->relay);
 }

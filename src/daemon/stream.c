@@ -27,6 +27,7 @@ struct feed {
 	size_t stored;        /* buf[0..stored) is in the journal */
 	size_t taken;         /* buf[0..taken) is out of the socket */
 	int journal_error;    /* what the sink said when it took no more, or 0 */
+	bool limited;         /* the producer's limit stopped it before the line at stored */
 };
 
 void stream_in_init(struct stream_in *in, int fd, bool syslog) {
@@ -115,6 +116,11 @@ static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, s
 		struct frame_state next = st;
 		if (!frame_next(fe->buf + pos, fe->len - pos, r->cfg.line_max, fe->eof, &next, &f))
 			break;
+		/* Over its limit: the line stays in the socket until the window opens. */
+		if (r->gate && !r->gate->admit(r->gate, f.priority, NULL)) {
+			fe->limited = true;
+			break;
+		}
 		if (sink->full(sink)) {
 			if ((k = commit(r, sink)) < 0)
 				goto refused;
@@ -199,7 +205,11 @@ static int stream_flush(struct stream_in *in, struct relay *r, struct line_sink 
 		.carried = have,
 		.taken = have,
 	};
+	/* The connection is ending: its last line is not held to its limit. */
+	struct line_gate *gate = r->gate;
+	r->gate = NULL;
 	int k = feed(in, r, sink, &fe);
+	r->gate = gate;
 	if (k < 0)
 		return k;
 	/* With a ledger, the staged line stays staged until the job's end says it is stored. */
@@ -237,7 +247,7 @@ static int unfinished(struct stream_in *in, struct relay *r, struct line_sink *s
 	fe->eof_name = "budget";
 	if ((k = feed(in, r, sink, fe)) < 0 || (k = take(in, r, fe, fe->stored)) < 0)
 		return k;
-	return fe->journal_error ? READ_RETRY : READ_MORE;
+	return fe->journal_error ? READ_RETRY : fe->limited ? READ_LIMITED : READ_MORE;
 }
 
 static int read_once(struct stream_in *in, struct relay *r, struct line_sink *sink) {
@@ -269,7 +279,7 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 	};
 	if ((k = feed(in, r, sink, &fe)) < 0 || (k = take(in, r, &fe, fe.stored)) < 0)
 		return k;
-	if (fe.journal_error == 0 && fe.eof) {
+	if (fe.journal_error == 0 && !fe.limited && fe.eof) {
 		stream_in_done(in);
 		return READ_END;
 	}
@@ -277,13 +287,14 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 	bool drained = (size_t)n < cap - have;
 	if (in->ledger)
 		return fe.journal_error ? READ_RETRY
+		       : fe.limited     ? READ_LIMITED
 		       : drained        ? unfinished(in, r, sink, &fe)
 					: READ_MORE;
-	if (fe.journal_error == 0 && drained && (k = take(in, r, &fe, fe.len)) < 0)
+	if (fe.journal_error == 0 && !fe.limited && drained && (k = take(in, r, &fe, fe.len)) < 0)
 		return k;
 	if ((k = keep(in, buf + fe.stored, fe.taken - fe.stored)) < 0)
 		return k;
-	return fe.journal_error ? READ_RETRY : READ_MORE;
+	return fe.journal_error ? READ_RETRY : fe.limited ? READ_LIMITED : READ_MORE;
 }
 
 /* A job's account starts at the socket's head as it is now, and ends with all it stored taken. */
