@@ -28,6 +28,7 @@ struct peer_pidfd_info {
 };
 #define PEER_PIDFD_GET_INFO      _IOWR(0xFF, 11, struct peer_pidfd_info)
 #define PEER_PIDFD_INFO_CGROUPID (1ULL << 2)
+#define PEER_PIDFD_INFO_EXIT     (1ULL << 3) /* a reaped process answers only if this is asked */
 
 #define CACHE_SLOTS 32
 #define WALK_DEPTH  8
@@ -77,9 +78,9 @@ static int read_proc(pid_t pid, uid_t uid, struct unit_key *k) {
 	return unit_key_from_proc(buf, (size_t)n, k);
 }
 
-/* Whether the process is still there (a zombie keeps its pid too). */
+/* Whether the process is still there (a zombie keeps its pid too); EPERM: another uid's, there. */
 static bool pidfd_alive(int pidfd) {
-	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
+	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0 || errno == EPERM;
 }
 
 /* Finds the directory under dir whose inode is id; its path goes to path. */
@@ -150,7 +151,7 @@ int peer_unit_of_socket(struct peer_cache *c, int fd, const struct ucred *cred,
 		return 0;
 	}
 	/* It has exited (or its pid was taken since): the kernel kept its cgroup's id. */
-	struct peer_pidfd_info info = {.mask = PEER_PIDFD_INFO_CGROUPID};
+	struct peer_pidfd_info info = {.mask = PEER_PIDFD_INFO_CGROUPID | PEER_PIDFD_INFO_EXIT};
 	r = -ENOENT;
 	if (ioctl(pidfd, PEER_PIDFD_GET_INFO, &info) == 0 && (info.mask & PEER_PIDFD_INFO_CGROUPID))
 		r = unit_of_cgroup(c, info.cgroupid, k);

@@ -13,7 +13,10 @@ static void refresh(struct tenants *ts, struct tenant *t, uint64_t now) {
 	struct rate_limit dflt = tenants_default_limit(ts);
 
 	t->limit_at = now;
-	if (!t->unit[0] || limits_for_unit(ts->cfg.root, t->unit, &dflt, &t->limit) < 0)
+	/* As journald: a sender without a unit is not limited (its uid still has its share). */
+	if (!t->unit[0])
+		t->limit = (struct rate_limit){0, 0};
+	else if (limits_for_unit(ts->cfg.root, t->unit, &dflt, &t->limit) < 0)
 		t->limit = dflt;
 	t->burst = limits_modulate_burst(t->limit.burst, atomic_load(&ts->available));
 	atomic_store(&t->interval, t->limit.interval_usec);
