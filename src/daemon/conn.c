@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,11 +23,11 @@ struct conn {
 	struct loop_source *src;
 	struct job job;
 	int fd;
-	int type;       /* SOCK_STREAM or SOCK_SEQPACKET */
-	bool busy;      /* its job is with the worker */
-	bool draining;  /* stop: no more reading once the last read is done */
-	bool drain_job; /* the job in hand is the last read; set before submitting */
-	bool parked;    /* over its tenant's limit: waits for the window, not for the socket */
+	int type;              /* SOCK_STREAM or SOCK_SEQPACKET */
+	bool busy;             /* its job is with the worker */
+	_Atomic bool draining; /* stop: no more reading once the last read is done */
+	bool drain_job;        /* the job in hand is the last read; set before submitting */
+	bool parked; /* over its tenant's limit: waits for the window, not for the socket */
 	struct origin origin;
 	struct tenant *tenant;     /* whose share and limit it takes */
 	struct tenant_waiter wait; /* while parked */
@@ -112,6 +113,19 @@ static void conn_close(struct conn *c, int error) {
 	cs->cfg.closed(cs->cfg.data);
 }
 
+/*
+ * After a read that left more in the socket (a full read, or a slice given
+ * up): the job goes straight back to its flow (READ_AGAIN). Not at stop, nor
+ * when a read made no progress (the worker checks that).
+ */
+static int again(struct conn *c, int k) {
+	int queued = 0;
+
+	if (k != READ_MORE || atomic_load(&c->draining) || ioctl(c->fd, FIONREAD, &queued) < 0)
+		return k;
+	return queued > 0 ? READ_AGAIN : k;
+}
+
 /* On the worker thread. */
 static int conn_run(struct job *j, struct relay *r) {
 	struct conn *c = (struct conn *)((char *)j - offsetof(struct conn, job));
@@ -120,8 +134,8 @@ static int conn_run(struct job *j, struct relay *r) {
 	/* At stop, what is queued is read whatever the limit: nothing may stay behind. */
 	r->gate = c->drain_job ? NULL : &c->gate;
 	if (c->type == SOCK_SEQPACKET)
-		return packet_read_records(c->fd, &c->origin, r,
-					   c->drain_job ? DRAIN_PACKETS : PACKET_BATCH);
+		return again(c, packet_read_records(c->fd, &c->origin, r,
+						    c->drain_job ? DRAIN_PACKETS : PACKET_BATCH));
 	struct journal_sink native;
 	struct jstream_sink stream;
 	struct line_sink *sink = c->js ? jstream_sink_init(&stream, c->js, &r->batch, prio)
@@ -129,7 +143,7 @@ static int conn_run(struct job *j, struct relay *r) {
 	if (c->in.ledger)
 		native.tag = &c->in.lc.tag_iov;
 	return c->drain_job ? stream_drain(&c->in, r, sink, c->set->keep_unfinished)
-			    : stream_read(&c->in, r, sink);
+			    : again(c, stream_read(&c->in, r, sink));
 }
 
 static void conn_submit(struct conn *c, bool drain) {

@@ -40,8 +40,10 @@ enum read_result {
 	READ_MORE = 0,  /* all written that could be: wait for the producer */
 	READ_END = 1,   /* the producer closed, and everything it sent is stored */
 	READ_RETRY = 2, /* journald took nothing more: nothing lost, try again later */
-	READ_LIMITED =
-		3, /* the producer's limit stopped it (line_gate): read again when it opens */
+	/* The producer's limit stopped it (line_gate): read again when its window opens. */
+	READ_LIMITED = 3,
+	/* More is queued: the worker runs the job again in its flow's next turn. */
+	READ_AGAIN = 4,
 };
 
 /*
@@ -63,6 +65,10 @@ struct relay {
 	struct jstream_batch batch; /* --transport=stream */
 	struct ratelimit warn;
 	struct line_gate *gate; /* the job's, set before it reads; NULL: no limit */
+	/* When the job in hand should give way if others wait (relay_yield()), set by the worker.
+	 */
+	uint64_t yield_at;
+	_Atomic bool contended; /* other jobs are queued */
 	uint64_t journal_checked;
 	/* Since when a write to journald has been waiting (usec), or 0; read by the loop. */
 	_Atomic uint64_t journal_since;
@@ -79,6 +85,13 @@ void relay_done(struct relay *r);
  * sd_journal_sendv() into a missing socket reports success and loses the entry.
  */
 bool relay_journal_ok(struct relay *r);
+
+/*
+ * Whether the job in hand has had its slice while other jobs wait: a reader
+ * then stops between entries and leaves the rest in the socket, so that a
+ * producer's line never waits for more than a slice of each other flow's.
+ */
+bool relay_yield(struct relay *r);
 
 /* Marks the start and the end of a write that may wait for journald. */
 void relay_journal_enter(struct relay *r);

@@ -55,9 +55,10 @@ struct share_item *share_pop(struct share *s, struct share_flow **flow) {
 		struct share_item *it = f->head;
 		f->head = it->next;
 		if (!f->head) {
+			/* Out of the ring; its turn goes on if the item comes back
+			 * (share_requeue()). */
 			f->tail = &f->head;
 			f->active = false;
-			f->in_turn = false;
 			ring_shift(s);
 		}
 		*flow = f;
@@ -67,13 +68,30 @@ struct share_item *share_pop(struct share *s, struct share_flow **flow) {
 	return NULL;
 }
 
+void share_requeue(struct share *s, struct share_flow *f, struct share_item *it) {
+	it->next = NULL;
+	*f->tail = it;
+	f->tail = &it->next;
+	if (f->active)
+		return;
+	/* It was served last, so it was first: it is first again, its turn not over. */
+	f->active = true;
+	f->next = s->first;
+	s->first = f;
+	if (!s->last)
+		s->last = f;
+}
+
 void share_charge(struct share *s, struct share_flow *f, uint64_t cost) {
 	(void)s;
 	/* One job reads a bounded amount; the clamp only keeps the arithmetic sane. */
 	f->deficit -= cost > INT32_MAX ? INT32_MAX : (int64_t)cost;
 	/* A flow that ran dry keeps its debt, not its credit: no saving up for later. */
-	if (!f->active && f->deficit > 0)
-		f->deficit = 0;
+	if (!f->active) {
+		f->in_turn = false;
+		if (f->deficit > 0)
+			f->deficit = 0;
+	}
 }
 
 bool share_empty(const struct share *s) {

@@ -45,6 +45,13 @@ void share_push(struct share *s, struct share_flow *f, struct share_item *it);
 /* The next item to serve and its flow (*flow), or NULL when nothing is queued. */
 struct share_item *share_pop(struct share *s, struct share_flow **flow);
 
+/*
+ * Puts the item just popped from f back (it has more to do), before
+ * share_charge(): f's turn goes on while it has credit, as if it had never
+ * run dry.
+ */
+void share_requeue(struct share *s, struct share_flow *f, struct share_item *it);
+
 /* What the item popped from f cost, in bytes. */
 void share_charge(struct share *s, struct share_flow *f, uint64_t cost);
 

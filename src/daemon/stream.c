@@ -28,6 +28,7 @@ struct feed {
 	size_t taken;         /* buf[0..taken) is out of the socket */
 	int journal_error;    /* what the sink said when it took no more, or 0 */
 	bool limited;         /* the producer's limit stopped it before the line at stored */
+	bool yielded;         /* so did relay_yield(): others wait (limited is set too) */
 };
 
 void stream_in_init(struct stream_in *in, int fd, bool syslog) {
@@ -108,7 +109,7 @@ static void count_stored(struct relay *r, unsigned lines, unsigned split, unsign
 static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, struct feed *fe) {
 	struct frame_state st = in->fs;
 	size_t pos = fe->stored;
-	unsigned split = 0, unterminated = 0, since_take = 0;
+	unsigned split = 0, unterminated = 0, since_take = 0, lines = 0;
 	struct frame f;
 	int k;
 
@@ -116,6 +117,12 @@ static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, s
 		struct frame_state next = st;
 		if (!frame_next(fe->buf + pos, fe->len - pos, r->cfg.line_max, fe->eof, &next, &f))
 			break;
+		/* Its slice is over and others wait: the rest stays in the socket for its next
+		 * turn. */
+		if ((++lines % CONSUME_LINES) == 0 && relay_yield(r)) {
+			fe->limited = fe->yielded = true;
+			break;
+		}
 		/* Over its limit: the line stays in the socket until the window opens. */
 		if (r->gate && !r->gate->admit(r->gate, f.priority, NULL)) {
 			fe->limited = true;
@@ -247,7 +254,10 @@ static int unfinished(struct stream_in *in, struct relay *r, struct line_sink *s
 	fe->eof_name = "budget";
 	if ((k = feed(in, r, sink, fe)) < 0 || (k = take(in, r, fe, fe->stored)) < 0)
 		return k;
-	return fe->journal_error ? READ_RETRY : fe->limited ? READ_LIMITED : READ_MORE;
+	return fe->journal_error ? READ_RETRY
+	       : fe->yielded     ? READ_MORE
+	       : fe->limited     ? READ_LIMITED
+				 : READ_MORE;
 }
 
 static int read_once(struct stream_in *in, struct relay *r, struct line_sink *sink) {
@@ -287,6 +297,7 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 	bool drained = (size_t)n < cap - have;
 	if (in->ledger)
 		return fe.journal_error ? READ_RETRY
+		       : fe.yielded     ? READ_MORE
 		       : fe.limited     ? READ_LIMITED
 		       : drained        ? unfinished(in, r, sink, &fe)
 					: READ_MORE;
@@ -294,7 +305,10 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 		return k;
 	if ((k = keep(in, buf + fe.stored, fe.taken - fe.stored)) < 0)
 		return k;
-	return fe.journal_error ? READ_RETRY : fe.limited ? READ_LIMITED : READ_MORE;
+	return fe.journal_error ? READ_RETRY
+	       : fe.yielded     ? READ_MORE
+	       : fe.limited     ? READ_LIMITED
+				: READ_MORE;
 }
 
 /* A job's account starts at the socket's head as it is now, and ends with all it stored taken. */

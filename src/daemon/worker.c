@@ -12,6 +12,13 @@
 #include "worker.h"
 
 #define RETRY_MAX_USEC 1000000
+#define SLICE_USEC     2000 /* a job gives way after this long if others wait (relay_yield()) */
+/*
+ * A flow's turn, in bytes: small, so that a turn is one slice and a quiet
+ * flow waits for one slice of each busy one, not for a whole READ_CHUNK of
+ * each (64 ms at 1 MB/s); a job that overdraws it pays in the turns it passes.
+ */
+#define QUANTUM 4096
 
 struct worker {
 	struct loop_source *src;
@@ -87,18 +94,29 @@ static void *worker_main(void *data) {
 		if (!it)
 			break;
 		struct job *j = (struct job *)((char *)it - offsetof(struct job, item));
+		atomic_store(&w->relay.contended, !share_empty(&w->todo));
 		pthread_mutex_unlock(&w->lock);
 
-		uint64_t bytes = w->relay.stats.bytes;
-		atomic_store(&w->job_since, now_usec());
+		uint64_t bytes = w->relay.stats.bytes, now = now_usec();
+		atomic_store(&w->job_since, now);
+		w->relay.yield_at = now + SLICE_USEC;
 		j->result = run_job(w, j);
 		atomic_store(&w->retry_since, 0);
 		atomic_store(&w->job_since, 0);
 
 		pthread_mutex_lock(&w->lock);
+		/* More queued in its socket: straight back into its flow, no round trip to the
+		 * loop. */
+		bool again = j->result == READ_AGAIN && w->relay.stats.bytes > bytes && !w->abort;
+		if (again)
+			share_requeue(&w->todo, flow, &j->item);
 		/* Charged what it read; a job that read nothing still took a turn. */
 		share_charge(&w->todo, flow, w->relay.stats.bytes - bytes + 1);
 		w->stats = w->relay.stats;
+		if (again)
+			continue;
+		if (j->result == READ_AGAIN)
+			j->result = READ_MORE;
 		push(&w->finished_tail, j);
 		uint64_t one = 1;
 		(void)!write(w->efd, &one, sizeof(one));
@@ -136,7 +154,7 @@ int worker_new(struct loop *loop, const struct relay_config *cfg, struct worker 
 
 	if (!w)
 		return -ENOMEM;
-	share_init(&w->todo, READ_CHUNK);
+	share_init(&w->todo, QUANTUM);
 	share_flow_init(&w->loose);
 	w->finished_tail = &w->finished;
 	w->efd = -1;
@@ -204,6 +222,7 @@ void worker_submit(struct worker *w, struct job *j) {
 	w->pending++;
 	pthread_mutex_lock(&w->lock);
 	share_push(&w->todo, j->flow ? j->flow : &w->loose, &j->item);
+	atomic_store(&w->relay.contended, true);
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }

@@ -2,8 +2,16 @@
 # producers run as transient units of unprivileged uids, as a local user's
 # would. Sourced by those t-*.sh files after robust.sh (not a case itself).
 
-# tn_run UNIT UID PROPS... -- COMMAND...: COMMAND as UNIT, in the background;
-# its exit status is UNIT's Result (tn_wait UNIT).
+# tn_user NAME: an unprivileged user of that name in the container (its own
+# /etc), created if new; prints its uid.
+tn_user() {
+	ct id -u "$1" 2>/dev/null && return
+	ct useradd --system --no-create-home --shell /usr/sbin/nologin "$1" || fail "useradd $1"
+	ct id -u "$1"
+}
+
+# tn_start UNIT USER PROPS... COMMAND...: COMMAND as the transient UNIT of USER,
+# in the background.
 tn_start() {
 	local unit=$1 uid=$2
 	shift 2

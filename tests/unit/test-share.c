@@ -134,3 +134,31 @@ Test(share, no_saving_up) {
 	cr_assert_not_null(share_pop(&s, &f));
 	cr_assert_eq(f, &fl[1].f, "the other flow's turn after one quantum");
 }
+
+/*
+ * A job that gives up its slice and comes straight back (share_requeue())
+ * keeps its flow's turn: one connection that yields every 20 KB gets the bytes
+ * of 100 connections that do the same.
+ */
+Test(share, a_requeued_job_keeps_its_turn) {
+	struct share s;
+	struct flow fl[2] = {0};
+	struct share_flow *f;
+
+	share_init(&s, 65536);
+	share_flow_init(&fl[0].f);
+	share_flow_init(&fl[1].f);
+	queue(&s, &fl[0], 100);
+	queue(&s, &fl[1], 1);
+	for (unsigned i = 0; i < 3000; i++) {
+		struct share_item *it = share_pop(&s, &f);
+		cr_assert_not_null(it);
+		struct flow *who = f == &fl[0].f ? &fl[0] : &fl[1];
+		share_requeue(&s, f, it);
+		share_charge(&s, f, 20000);
+		who->served += 20000;
+	}
+	double ratio = (double)fl[0].served / (double)fl[1].served;
+	cr_assert(ratio > 0.9 && ratio < 1.1, "bytes served: %llu vs %llu",
+		  (unsigned long long)fl[0].served, (unsigned long long)fl[1].served);
+}
