@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -111,6 +113,21 @@ static bool walk(int dir, uint64_t id, char *path, size_t size, size_t used, int
 	return found;
 }
 
+/* The cgroup v2 hierarchy: /sys/fs/cgroup, or its "unified" directory on hybrid systems. */
+static int open_cgroup2(void) {
+	static const char *const paths[] = {PEER_CGROUP_ROOT, PEER_CGROUP_ROOT "/unified"};
+	struct statfs sf;
+
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		int fd = open(paths[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && fstatfs(fd, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+			return fd;
+		if (fd >= 0)
+			close(fd);
+	}
+	return -ENOENT;
+}
+
 /* The unit whose cgroup has this id; remembered, as many producers share a few units. */
 static int unit_of_cgroup(struct peer_cache *c, uint64_t id, struct unit_key *k) {
 	char path[4096] = "";
@@ -121,7 +138,7 @@ static int unit_of_cgroup(struct peer_cache *c, uint64_t id, struct unit_key *k)
 			return k->unit[0] ? 0 : -ENOENT;
 		}
 	/* Remembered when not found too: a burst of producers from a gone unit walks once. */
-	int dir = open(PEER_CGROUP_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dir = open_cgroup2();
 	int r = -ENOENT;
 	if (dir >= 0 && walk(dir, id, path, sizeof(path), 0, WALK_DEPTH))
 		r = unit_key_from_path(path, k);
