@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
  * systemd's configuration files as systemd 252 reads them for its daemons:
- * the main file NAME, then its drop-ins, and systemd's parsers for the values
- * mpsr reads from them (time spans, sizes, unsigned numbers). Pure: it only
- * reads files, under root ("" or NULL for /).
+ * the main file NAME, then its drop-ins (the values' parsers are confvalue.h).
+ * Pure: it only reads files, under root ("" or NULL for /).
  *
  * The main file is the first of /etc/systemd/NAME, /run/systemd/NAME,
  * /usr/local/lib/systemd/NAME, /usr/lib/systemd/NAME (252 reads only the
@@ -36,17 +36,8 @@ int conf_read(const char *root, const char *name, const char *section, conf_assi
 	      void *data);
 
 /*
- * A time span as systemd's parse_sec(): "30s", "1min 30s", "500ms", "1.5h",
- * "0", a bare number in seconds, "infinity" (UINT64_MAX). 0 or -EINVAL/-ERANGE.
+ * Formats a path under root ("" or NULL for /) into buf: root, then fmt.
+ * Returns 0, or -ENAMETOOLONG rather than a cut path that names another file.
  */
-int conf_parse_timespan(const char *s, uint64_t *ret_usec);
-
-/* A size as systemd's parse_size(…, 1024): "4G", "512M", "1.5K", "100" bytes. */
-int conf_parse_size(const char *s, uint64_t *ret_bytes);
-
-/*
- * An unsigned number as systemd's safe_atou()/safe_atou64(): leading blanks,
- * C's 0x and 0 prefixes and 0b/0o; no sign, nothing after it.
- */
-int conf_parse_u64(const char *s, uint64_t *ret);
-int conf_parse_unsigned(const char *s, unsigned *ret);
+int conf_path(char *buf, size_t size, const char *root, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));

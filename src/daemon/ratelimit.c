@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "confparse.h"
+#include "confvalue.h"
 #include "ratelimit.h"
 
 /* What of journald.conf decides a unit's limit and the space journald sees. */
@@ -85,7 +86,9 @@ static bool unit_name_ok(const char *unit) {
 static int read_published(const char *root, const char *prefix, const char *unit, uint64_t *ret) {
 	char path[PATH_MAX], target[64];
 
-	snprintf(path, sizeof(path), "%s/run/systemd/units/%s:%s", root ? root : "", prefix, unit);
+	int r = conf_path(path, sizeof(path), root, "/run/systemd/units/%s:%s", prefix, unit);
+	if (r < 0)
+		return r;
 	ssize_t n = readlink(path, target, sizeof(target) - 1);
 	if (n < 0)
 		return -errno;
@@ -205,7 +208,8 @@ static int machine_id(const char *root, char id[33]) {
 	char path[PATH_MAX];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/etc/machine-id", root ? root : "");
+	if (conf_path(path, sizeof(path), root, "/etc/machine-id") < 0)
+		return -ENAMETOOLONG;
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
@@ -223,10 +227,12 @@ uint64_t limits_journal_available(const char *root) {
 	(void)journald_conf_read(root, &c);
 	if (machine_id(root, id) < 0)
 		return 0;
-	snprintf(dir, sizeof(dir), "%s/var/log/journal/%s", root ? root : "", id);
+	if (conf_path(dir, sizeof(dir), root, "/var/log/journal/%s", id) < 0)
+		return 0;
 	if (c.volatile_storage || access(dir, F_OK) < 0) {
 		s = 1;
-		snprintf(dir, sizeof(dir), "%s/run/log/journal/%s", root ? root : "", id);
+		if (conf_path(dir, sizeof(dir), root, "/run/log/journal/%s", id) < 0)
+			return 0;
 	}
 	if (path_usage(dir, &used, &avail, &fs_size) < 0)
 		return 0;

@@ -64,6 +64,11 @@ unsigned limits_modulate_burst(unsigned burst, uint64_t available_bytes);
  * System*= or Runtime*= values or journald's defaults (10% of the file system
  * capped at 4 GiB, 5% capped at 4 GiB, 2% within 1–16 MiB). 0 when the
  * directory cannot be read, as journald. journald recomputes it at most every
- * 30 s; callers should cache it as long.
+ * 30 s; callers should cache it as long. Not mirrored: journald raises its
+ * min_use to what the journal used when journald started, which matters only
+ * when the free space is below SystemKeepFree= (journald may then see up to
+ * that start-time use less the current one; mpsr sees the default min_use's).
+ * Checked against journald (t-limits-direct): SystemMaxUse=64M with 8 MiB
+ * used gives 56 MiB, as journald's own "max 64.0M, 56.0M free".
  */
 uint64_t limits_journal_available(const char *root);

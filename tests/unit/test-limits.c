@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "confparse.h"
+#include "confvalue.h"
 #include "ratelimit.h"
 
 /* A temporary root holding etc/, run/, usr/ and var/ as journald would see them. */
@@ -152,11 +153,20 @@ Test(limits, invalid_values_leave_the_earlier_one) {
 }
 
 Test(limits, other_sections_and_stray_lines_ignored) {
-	put(ETC "c.conf",
-	    "RateLimitBurst=1\n[Other]\nRateLimitBurst=2\n[Journal]\nno equals\n"
-	    "=3\n; comment\n[Journal ]\nRateLimitBurst=4\n[Journal]\nRateLimitBurst=\\\n"
-	    "55\n");
+	put(ETC "c.conf", "RateLimitBurst=1\n[Other]\nRateLimitBurst=2\n[Journal]\nno equals\n"
+			  "=3\n; RateLimitBurst=5\n  # RateLimitBurst=6\n[Journal "
+			  "]\nRateLimitBurst=4\n[Journal]\nRateLimitBurst=\\\n"
+			  "55\n");
 	cr_assert_eq(conf().burst, 55, "a backslash continues the line");
+}
+
+Test(limits, comments_as_systemd) {
+	/* A comment ending in a backslash continues nothing. */
+	put(ETC "f1.conf", "[Journal]\n; note \\\nRateLimitBurst=7\n");
+	cr_assert_eq(conf().burst, 7);
+	/* A comment inside a continuation is left out of it. */
+	put(ETC "f2.conf", "[Journal]\nRateLimitBurst=\\\n# between\n8\n");
+	cr_assert_eq(conf().burst, 8);
 }
 
 Test(limits, section_is_per_file) {
@@ -364,4 +374,15 @@ Test(limits, available_from_runtime_journal_when_volatile_or_no_var) {
 Test(limits, available_zero_without_journal_dir) {
 	put("etc/machine-id", MID "\n");
 	cr_assert_eq(limits_journal_available(root), 0);
+}
+
+Test(limits, overlong_root_is_an_error_not_another_file) {
+	static char long_root[PATH_MAX + 16];
+	struct rate_limit rl = {0};
+
+	memset(long_root, 'x', sizeof(long_root) - 1);
+	long_root[0] = '/';
+	cr_assert_eq(limits_journald_conf(long_root, &rl), -ENAMETOOLONG);
+	cr_assert_eq(rl.burst, 10000, "the defaults stand");
+	cr_assert_eq(limits_journal_available(long_root), 0);
 }
