@@ -103,7 +103,9 @@ static int datagram_run(struct job *j, struct relay *r) {
 	/* At stop, what is queued is written whatever the limits. */
 	r->gate = ts && !l->draining ? &l->gate : NULL;
 	int k = packet_read_datagrams(l->fd, r, l->max);
-	if (k == READ_MORE && ts && tenants_report_dropped(ts, now_usec()))
+	/* At stop, every drop is reported now: there is no later. */
+	if (k == READ_MORE && ts &&
+	    tenants_report_dropped(ts, l->draining ? UINT64_MAX : now_usec()))
 		return READ_LIMITED;
 	return k;
 }

@@ -2,7 +2,8 @@
 # sender's): a unit limited to 500 a second (the burst scaled by free space,
 # as journald's) sends 5,000 at once; what its window refuses is dropped and
 # reported as journald reports its own drops (MESSAGE_ID=a596d6fe...,
-# N_DROPPED=, MPSR_UNIT=, MPSR_UID=): stored + reported = 5,000, exactly.
+# N_DROPPED=, MPSR_UNIT=, MPSR_UID=): stored + reported = 5,000, exactly,
+# even with mpsrd stopped right after the last one.
 . "$here/robust.sh"
 . "$here/tenants.sh"
 ct systemctl start mpsr.socket || fail "mpsr.socket"
@@ -13,6 +14,8 @@ tn_user mpsr-td >/dev/null
 tn_start $unit mpsr-td -p LogRateLimitIntervalSec=1s -p LogRateLimitBurst=500 \
 	/usr/local/bin/$name --mode=dgram -s /run/mpsr.dgram -P 1 -m $M -t $tag
 tn_wait $unit 30 || fail "$unit still sending"
+# Stopped at once: the drops of the last window are reported at the stop, not lost.
+ct systemctl stop mpsr.service
 stored() { ct journalctl -q --no-pager -o cat MPSR_UNIT=$unit | grep -c "^$tag "; }
 dropped() {
 	ct journalctl -q --no-pager -o json -u mpsr MESSAGE_ID=a596d6fe7bfa4994828e72309e95d61e \
