@@ -19,6 +19,7 @@ restore() {
 	ct systemctl restart systemd-journald
 	ct systemctl restart mpsr.service
 }
+trap restore EXIT
 
 tn_start $M mpsr-tm /usr/local/bin/$name -P 1 -m $N -t $tag
 # Found by its identifier: an entry journald processes after its sender exited has no unit.
@@ -33,12 +34,11 @@ m=$(first_window MPSR_UNIT=$M) j=$(first_window SYSLOG_IDENTIFIER=ldj$$)
 echo "first 10 s: through mpsr $m lines of $M, straight to journald $j lines of $J"
 limit=$(tn_limited "$M")
 echo "mpsrd holds $M to: $limit (lines, ms)"
-tn_wait $M 90 || { restore; fail "$M still writing"; }
-ct_wait_ids $tag 1 $N 30 MPSR_UNIT=$M || { restore; fail "$M's lines"; }
-tn_in_order MPSR_UNIT=$M || { restore; fail "$M's lines out of order"; }
+tn_wait $M 90 || fail "$M still writing"
+ct_wait_ids $tag 1 $N 30 MPSR_UNIT=$M || fail "$M's lines"
+tn_in_order MPSR_UNIT=$M || fail "$M's lines out of order"
 jt=$(ct journalctl -q --no-pager -o cat SYSLOG_IDENTIFIER=ldj$$ | grep -c "^$tag ")
 echo "in the end: all $N of $M's lines; $jt of $J's (journald dropped the rest)"
-restore
 [ "$j" -gt 0 ] || fail "nothing of J's stored: nothing to compare"
 [ "$m" -le $((j + j / 20 + 10)) ] || fail "mpsr stored $m in the first window, journald $j"
 rb_check_sanitizers

@@ -5,13 +5,20 @@
 # connects and has its line in the journal within 100 ms.
 . "$here/robust.sh"
 . "$here/tenants.sh"
-dropin=/etc/systemd/system/mpsr.service.d/user-share.conf
+dropin=/etc/systemd/system/mpsr.service.d/user-share.conf hog=hog$$.service
 exe=$(ct systemctl show -P ExecStart mpsr.service | sed -n 's/.*path=\([^ ;]*\).*/\1/p')
+restore() {
+	ct systemctl stop "$hog" 2>/dev/null
+	ct rm -f "$dropin"
+	ct systemctl daemon-reload
+	ct systemctl restart mpsr.service
+}
+trap restore EXIT
 ct mkdir -p "${dropin%/*}"
 ct sh -c "printf '[Service]\nExecStart=\nExecStart=%s --fd-store --max-connections=400 --max-connections-per-user=100\n' $exe >$dropin"
 ct systemctl daemon-reload
 ct systemctl start mpsr.socket || fail "mpsr.socket"
-tag=us$$ hog=hog$$.service
+tag=us$$
 rb_loader ld-hog
 uid=$(tn_user mpsr-te)
 other=$(tn_user mpsr-tf)
@@ -41,9 +48,5 @@ at=$(ct journalctl -q --no-pager -o json --output-fields=__REALTIME_TIMESTAMP MP
 	sed -n 's/.*"__REALTIME_TIMESTAMP":"\([0-9]*\)".*/\1/p' | head -n1)
 ms=$(((at - t0) / 1000))
 echo "uid $other: connect to journald in $ms ms"
-ct systemctl stop $hog
-ct rm -f "$dropin"
-ct systemctl daemon-reload
-ct systemctl restart mpsr.service
 [ "$ms" -lt 100 ] || fail "uid $other waited $ms ms"
 rb_check_sanitizers
