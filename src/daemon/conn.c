@@ -32,6 +32,7 @@ struct conn {
 	struct tenant *tenant;     /* whose share and limit it takes */
 	struct tenant_waiter wait; /* while parked */
 	struct line_gate gate;     /* the tenant's limit, asked by the reader */
+	size_t staged;             /* the worker's: bytes of its unfinished line in the ledger */
 	struct stream_in in;
 	struct jstream *js;       /* --transport=stream: journald's stream for its lines, or NULL */
 	struct conn *prev, *next; /* conns.head */
@@ -68,6 +69,7 @@ static void conn_release(struct conn *c) {
 	struct tenants *ts = c->set->cfg.tenants;
 
 	if (c->tenant) {
+		atomic_fetch_sub(&c->tenant->staged, (int64_t)c->staged);
 		tenant_unpark(c->tenant, &c->wait);
 		tenants_uid_conns(ts, c->tenant->uid, -1);
 		tenants_put(ts, c->tenant);
@@ -126,6 +128,27 @@ static int again(struct conn *c, int k) {
 	return queued > 0 ? READ_AGAIN : k;
 }
 
+/* Keeps the tenant's count of staged bytes up to date after a read. On the worker. */
+static int account_staged(struct conn *c, int k) {
+	char *data;
+	size_t now = c->in.ledger ? ledger_staged(c->in.ledger, &c->in.lc, &data) : 0;
+
+	atomic_fetch_add(&c->tenant->staged, (int64_t)now - (int64_t)c->staged);
+	c->staged = now;
+	return k;
+}
+
+/* On the worker: whether the tenant may keep n bytes staged for this connection. */
+static bool conn_may_stage(struct line_gate *g, size_t n) {
+	struct conn *c = (struct conn *)((char *)g - offsetof(struct conn, gate));
+	size_t share = c->set->cfg.stage_share;
+
+	if (share == 0 || c->tenant->uid == 0)
+		return true;
+	int64_t others = atomic_load(&c->tenant->staged) - (int64_t)c->staged;
+	return others + (int64_t)n <= (int64_t)share;
+}
+
 /* On the worker thread. */
 static int conn_run(struct job *j, struct relay *r) {
 	struct conn *c = (struct conn *)((char *)j - offsetof(struct conn, job));
@@ -142,8 +165,9 @@ static int conn_run(struct job *j, struct relay *r) {
 				       : journal_sink_init(&native, &c->origin, prio);
 	if (c->in.ledger)
 		native.tag = &c->in.lc.tag_iov;
-	return c->drain_job ? stream_drain(&c->in, r, sink, c->set->keep_unfinished)
-			    : again(c, stream_read(&c->in, r, sink));
+	return account_staged(c, c->drain_job
+					 ? stream_drain(&c->in, r, sink, c->set->keep_unfinished)
+					 : again(c, stream_read(&c->in, r, sink)));
 }
 
 static void conn_submit(struct conn *c, bool drain) {
@@ -263,6 +287,7 @@ int conns_add(struct conns *cs, int fd, int type, bool kept) {
 	tenants_uid_conns(cs->cfg.tenants, cred.uid, 1);
 	c->job.flow = &c->tenant->flow;
 	c->gate.admit = conn_admit;
+	c->gate.may_stage = conn_may_stage;
 	c->wait.wake = conn_wake;
 	if (cs->cfg.jstreams && type == SOCK_STREAM) {
 		/* Chosen once: switching transports could reorder a producer's lines. */

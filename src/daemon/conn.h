@@ -29,6 +29,8 @@ struct conns_config {
 	/* New connections of one uid (but root's) beyond this many are closed at once; 0: no limit.
 	 */
 	unsigned max_per_user;
+	/* A tenant's share of the ledger's budget for unfinished lines (but root's); 0: none. */
+	size_t stage_share;
 	/* After a connection closed. */
 	void (*closed)(void *data);
 	void *data;

@@ -52,6 +52,12 @@ enum read_result {
  */
 struct line_gate {
 	bool (*admit)(struct line_gate *g, int priority, const struct ucred *sender);
+	/*
+	 * Whether the producer may keep n bytes of an unfinished line staged (its
+	 * share of the ledger's budget); else the line is written as it stands.
+	 * NULL: no share.
+	 */
+	bool (*may_stage)(struct line_gate *g, size_t n);
 };
 
 struct relay {

@@ -94,6 +94,11 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 		.default_priority = cfg->relay.default_priority,
 		.tenants = s->tenants,
 		.max_per_user = cfg->max_per_user,
+		/* The same part of the unfinished-line budget as of the connections. */
+		.stage_share = cfg->max_per_user && cfg->max_connections
+				       ? (size_t)((double)cfg->unfinished_max * cfg->max_per_user /
+						  cfg->max_connections)
+				       : 0,
 		.closed = on_closed,
 		.data = s,
 	};

@@ -246,7 +246,10 @@ static int unfinished(struct stream_in *in, struct relay *r, struct line_sink *s
 
 	if (from >= fe->len)
 		return READ_MORE;
-	if (ledger_can_stage(in->ledger, &in->lc, kept, fe->len - from)) {
+	/* The producer's share of the budget first (tenant.h), then the budget. */
+	bool share = !r->gate || !r->gate->may_stage ||
+		     r->gate->may_stage(r->gate, kept + fe->len - from);
+	if (share && ledger_can_stage(in->ledger, &in->lc, kept, fe->len - from)) {
 		in->stage = fe->len - from;
 		return READ_MORE;
 	}

@@ -54,6 +54,9 @@ struct tenant {
 	_Atomic uint64_t interval;   /* limit.interval_usec, for the loop's reports */
 	_Atomic unsigned shown_burst;
 
+	/* Bytes of its unfinished lines staged in the ledger (the worker adds, the loop takes). */
+	_Atomic int64_t staged;
+
 	/* The loop's. */
 	uint64_t slowed_since; /* reported as slowed since then, or 0 */
 	uint64_t idle_since;   /* no references since, for the sweep */
