@@ -7,6 +7,7 @@
 #include "jstream.h"
 #include "ledger.h"
 #include "loop.h"
+#include "tenant.h"
 #include "worker.h"
 
 /*
@@ -24,7 +25,13 @@ struct conns_config {
 	struct ledger *ledger;     /* exactly once across crashes (ledger.h), or NULL; see
 				      conns_use_ledger() */
 	int default_priority;
-	size_t unfinished_max; /* bytes of unfinished lines held in memory, all connections */
+	size_t unfinished_max;   /* bytes of unfinished lines held in memory, all connections */
+	struct tenants *tenants; /* who is writing: shares and limits (tenant.h) */
+	/* New connections of one uid (but root's) beyond this many are closed at once; 0: no limit.
+	 */
+	unsigned max_per_user;
+	/* A tenant's share of the ledger's budget for unfinished lines (but root's); 0: none. */
+	size_t stage_share;
 	/* After a connection closed. */
 	void (*closed)(void *data);
 	void *data;

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "listener.h"
@@ -12,11 +13,15 @@
 
 #define ACCEPT_BATCH      64 /* most connections accepted per wake-up */
 #define ACCEPT_RETRY_USEC 1000000
+#define REPORT_USEC       250000 /* while drops wait to be reported, the queue is read this often */
 
 struct listener {
 	struct listeners *set;
 	struct loop_source *src;
-	struct job job; /* datagram sockets: reading the queue */
+	struct job job;           /* datagram sockets: reading the queue */
+	struct line_gate gate;    /* datagram sockets: each sender's limit */
+	struct loop_source *tick; /* datagram sockets: a timer while drops wait to be reported */
+	int tick_fd;
 	int fd;
 	int type;              /* SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM */
 	bool busy;             /* its job is with the worker */
@@ -52,6 +57,9 @@ void listeners_free(struct listeners *ls) {
 		struct listener *l = ls->head;
 		ls->head = l->next;
 		loop_remove(l->src);
+		loop_remove(l->tick);
+		if (l->tick_fd >= 0)
+			close(l->tick_fd);
 		free(l);
 	}
 	free(ls);
@@ -75,10 +83,39 @@ void listeners_tick(struct listeners *ls, uint64_t now) {
 		pause_accepting(ls, false, 0);
 }
 
+/* On the worker: a datagram over its sender's limit is counted for the report, and dropped. */
+static bool datagram_admit(struct line_gate *g, int priority, const struct ucred *sender) {
+	struct listener *l = (struct listener *)((char *)g - offsetof(struct listener, gate));
+	struct tenants *ts = l->set->cfg.tenants;
+	uint64_t now = now_usec();
+	struct tenant *t = tenants_for_sender(ts, sender, now);
+
+	if (!t || tenant_admit(ts, t, priority, now))
+		return true;
+	tenant_dropped(ts, t, now);
+	return false;
+}
+
 static int datagram_run(struct job *j, struct relay *r) {
 	struct listener *l = (struct listener *)((char *)j - offsetof(struct listener, job));
+	struct tenants *ts = l->set->cfg.tenants;
 
-	return packet_read_datagrams(l->fd, r, l->max);
+	/* At stop, what is queued is written whatever the limits. */
+	r->gate = ts && !l->draining ? &l->gate : NULL;
+	int k = packet_read_datagrams(l->fd, r, l->max);
+	/* At stop, every drop is reported now: there is no later. */
+	if (k == READ_MORE && ts &&
+	    tenants_report_dropped(ts, l->draining ? UINT64_MAX : now_usec()))
+		return READ_LIMITED;
+	return k;
+}
+
+/* Drops wait to be reported: the queue is read again soon, even if no datagram comes. */
+static void datagram_later(struct listener *l) {
+	struct itimerspec its = {.it_value = {.tv_nsec = REPORT_USEC * 1000}};
+
+	if (l->tick_fd >= 0)
+		timerfd_settime(l->tick_fd, 0, &its, NULL);
 }
 
 static void datagram_submit(struct listener *l, unsigned max) {
@@ -96,13 +133,25 @@ static void datagram_drain(struct listener *l) {
 
 static void datagram_done(struct job *j, int result) {
 	struct listener *l = (struct listener *)((char *)j - offsetof(struct listener, job));
-	(void)result;
 
 	l->busy = false;
+	if (result == READ_LIMITED)
+		datagram_later(l);
 	if (!l->draining)
 		loop_set_events(l->src, POLLIN);
 	else if (!l->drained)
 		datagram_drain(l);
+}
+
+static int datagram_tick(int fd, short revents, void *data) {
+	struct listener *l = data;
+	uint64_t n;
+	(void)revents;
+
+	(void)!read(fd, &n, sizeof(n));
+	if (!l->busy && !l->draining)
+		datagram_submit(l, PACKET_BATCH);
+	return 0;
 }
 
 static void accept_round(struct listener *l) {
@@ -190,11 +239,20 @@ int listeners_add(struct listeners *ls, int fd) {
 	struct listener *l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	*l = (struct listener){.set = ls, .fd = fd, .type = type, .next = ls->head};
+	*l = (struct listener){.set = ls, .fd = fd, .type = type, .next = ls->head, .tick_fd = -1};
 	l->job = (struct job){.run = datagram_run, .done = datagram_done};
+	l->gate.admit = datagram_admit;
+	if (type == SOCK_DGRAM && ls->cfg.tenants) {
+		l->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (l->tick_fd >= 0)
+			l->tick = loop_add(ls->cfg.loop, l->tick_fd, POLLIN, datagram_tick, l);
+	}
 	l->src = loop_add(ls->cfg.loop, fd, ls->paused && type != SOCK_DGRAM ? 0 : POLLIN,
 			  listener_event, l);
 	if (!l->src) {
+		loop_remove(l->tick);
+		if (l->tick_fd >= 0)
+			close(l->tick_fd);
 		free(l);
 		return -ENOMEM;
 	}

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "loop.h"
+#include "tenant.h"
 #include "worker.h"
 
 /*
@@ -24,6 +25,8 @@ struct listeners_config {
 	 * may be NULL.
 	 */
 	void (*accepted_all)(void *data);
+	/* Datagram senders' limits (a datagram over its unit's limit is dropped and reported). */
+	struct tenants *tenants;
 	/* Whether accepting must wait until listeners_resume(). */
 	bool (*full)(void *data);
 	void *data;

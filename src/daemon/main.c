@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -107,6 +108,9 @@ static void plan_connections(const struct options *o, struct server_config *cfg)
 	inflight_plan(o->max_connections, o->fd_store, nofile, old, &plan);
 	inflight_log(&plan, o->max_connections, nofile, old, u.release);
 	cfg->max_connections = plan.max_connections;
+	cfg->max_per_user =
+		o->max_per_user == UINT_MAX ? plan.max_connections / 4 : o->max_per_user;
+	cfg->limits = !o->no_limits;
 	cfg->inflight_peak = plan.peak;
 	cfg->inflight_steady = plan.steady;
 }

@@ -20,6 +20,7 @@ void options_init(struct options *o) {
 		.line_max = MPSR_LINE_MAX_DEFAULT,
 		.priority = MPSR_PRIORITY_DEFAULT,
 		.max_connections = 0, /* derived at start: inflight.h */
+		.max_per_user = UINT_MAX,
 		.stop_timeout_usec = STOP_TIMEOUT_USEC,
 		.unfinished_max = UNFINISHED_MAX,
 	};
@@ -37,6 +38,13 @@ void options_help(void) {
 	       "     --max-connections=N    Pause accepting at N producers (default 8192 with\n"
 	       "                            --fd-store, 16384 without; lowered to what\n"
 	       "                            LimitNOFILE= and the kernel allow, see mpsrd(8))\n"
+	       "     --max-connections-per-user=N\n"
+	       "                            Close a uid's new connections beyond N; root has\n"
+	       "                            no share (default: a quarter of --max-connections;\n"
+	       "                            0: no share)\n"
+	       "     --rate-limits=journald|off\n"
+	       "                            Hold each unit to the rate limit journald would\n"
+	       "                            give it, by reading it more slowly (default journald)\n"
 	       "     --exit-idle=SECONDS    Exit after SECONDS without producers (default 0: "
 	       "never)\n"
 	       "     --stop-timeout=SECONDS At stop, wait this long at most for journald to\n"
@@ -75,7 +83,9 @@ enum {
 	ARG_STOP_TIMEOUT,
 	ARG_FD_STORE,
 	ARG_TRANSPORT,
-	ARG_UNFINISHED_MAX
+	ARG_UNFINISHED_MAX,
+	ARG_MAX_PER_USER,
+	ARG_RATE_LIMITS
 };
 
 static const struct option long_options[] = {
@@ -90,6 +100,8 @@ static const struct option long_options[] = {
 	{"fd-store", no_argument, NULL, ARG_FD_STORE},
 	{"transport", required_argument, NULL, ARG_TRANSPORT},
 	{"unfinished-max", required_argument, NULL, ARG_UNFINISHED_MAX},
+	{"max-connections-per-user", required_argument, NULL, ARG_MAX_PER_USER},
+	{"rate-limits", required_argument, NULL, ARG_RATE_LIMITS},
 	{0},
 };
 
@@ -117,6 +129,16 @@ static int parse_value(int c, const char *arg, struct options *o) {
 		if (parse_uint(arg, 1, 1u << 20, &v) < 0)
 			return log_error("bad --max-connections: %s", arg), -EINVAL;
 		o->max_connections = (unsigned)v;
+		return 0;
+	case ARG_MAX_PER_USER:
+		if (parse_uint(arg, 0, 1u << 20, &v) < 0)
+			return log_error("bad --max-connections-per-user: %s", arg), -EINVAL;
+		o->max_per_user = (unsigned)v;
+		return 0;
+	case ARG_RATE_LIMITS:
+		if (strcmp(arg, "journald") != 0 && strcmp(arg, "off") != 0)
+			return log_error("--rate-limits takes journald or off: %s", arg), -EINVAL;
+		o->no_limits = strcmp(arg, "off") == 0;
 		return 0;
 	case ARG_EXIT_IDLE:
 		if (parse_uint(arg, 0, UINT_MAX, &v) < 0)

@@ -11,7 +11,9 @@ struct options {
 	unsigned n_listen;
 	size_t line_max;
 	int priority;
-	unsigned max_connections;
+	unsigned max_connections; /* 0: derived at start (inflight.h) */
+	unsigned max_per_user;    /* UINT_MAX: a quarter of max_connections */
+	bool no_limits;           /* --rate-limits=off */
 	unsigned exit_idle;
 	uint64_t stop_timeout_usec;
 	bool fd_store;

@@ -12,6 +12,7 @@
 #include "macro.h"
 #include "origin.h"
 #include "protocol.h"
+#include "unitkey.h"
 
 #define ORIGIN_TTL_USEC 1000000
 
@@ -62,6 +63,18 @@ void origin_add_units(struct origin *o) {
 			origin_add(o, &o->used, "%s=%s", units[i].field, v);
 		free(v);
 	}
+}
+
+void origin_set_units(struct origin *o, const struct unit_key *k) {
+	if (o->units)
+		return;
+	o->units = true;
+	if (k->unit[0])
+		origin_add(o, &o->used, "MPSR_UNIT=%s", k->unit);
+	if (k->user_unit[0])
+		origin_add(o, &o->used, "MPSR_USER_UNIT=%s", k->user_unit);
+	if (k->slice[0])
+		origin_add(o, &o->used, "MPSR_SLICE=%s", k->slice);
 }
 
 void origin_init(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,

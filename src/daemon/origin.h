@@ -45,6 +45,10 @@ void origin_from_cred(struct origin *o, const struct ucred *cred, enum origin_tr
  */
 void origin_add_units(struct origin *o);
 
+struct unit_key;
+/* The same fields from a unit already read (peer.h), e.g. at accept; instead of the above. */
+void origin_set_units(struct origin *o, const struct unit_key *k);
+
 /* Reads /proc/PID/comm into buf; returns 0 or a negative errno. */
 int origin_read_comm(pid_t pid, char *buf, size_t size);
 

@@ -11,6 +11,7 @@
 #include "record.h"
 
 #define PACKET_BUF_MIN (64 * 1024)
+#define LIMITED        1 /* an entry the producer's limit held back (line_gate) */
 
 static int pkt_reserve(struct relay *r, size_t n) {
 	size_t want = JOURNAL_HEADROOM + (n < PACKET_BUF_MIN ? PACKET_BUF_MIN : n) + 1;
@@ -70,7 +71,8 @@ static ssize_t pkt_peek(struct relay *r, int fd, struct ucred *cred) {
  * "\r\n", or NUL and one of those), is dropped, and so are the trailing
  * blanks of a message with a header, as journald drops them.
  */
-static int datagram_entry(struct relay *r, const struct origin *o, char *text, size_t len) {
+static int datagram_entry(struct relay *r, const struct origin *o, const struct ucred *cred,
+			  char *text, size_t len) {
 	struct syslog_header h;
 
 	if (len > 0 && text[len - 1] == '\0')
@@ -80,6 +82,8 @@ static int datagram_entry(struct relay *r, const struct origin *o, char *text, s
 	if (len > 0 && text[len - 1] == '\r')
 		len--;
 	len = syslog_parse_message(text, len, &h);
+	if (r->gate && !r->gate->admit(r->gate, h.priority, cred))
+		return LIMITED;
 	struct journal_msg m = {
 		.text = text + h.text,
 		.len = len - h.text,
@@ -94,6 +98,8 @@ static int record_entry(struct relay *r, const struct origin *o, char *buf, size
 	struct record rec;
 
 	record_parse(buf, len, &rec);
+	if (r->gate && !r->gate->admit(r->gate, rec.priority, NULL))
+		return LIMITED;
 	if (rec.refused) {
 		int nl;
 		const char *name = origin_name(o, &nl);
@@ -146,13 +152,24 @@ static bool seqpacket_ended(int fd) {
 	return ioctl(fd, FIONREAD, &queued) < 0 || queued == 0;
 }
 
-/* Writes the packet peeked into r->pkt, then takes it out of the socket. */
-static int packet_write(struct relay *r, int fd, const struct origin *o, bool record, size_t n) {
+/*
+ * Writes the packet peeked into r->pkt, then takes it out of the socket. A
+ * record over its producer's limit stays in the socket; a datagram is dropped
+ * (its sender's limit counts and reports it): one queue holds every sender's.
+ */
+static int packet_write(struct relay *r, int fd, const struct origin *o, const struct ucred *cred,
+			size_t n) {
 	char *text = r->pkt + JOURNAL_HEADROOM;
 
 	relay_journal_enter(r);
-	int k = record ? record_entry(r, o, text, n) : datagram_entry(r, o, text, n);
+	int k = !cred ? record_entry(r, o, text, n) : datagram_entry(r, o, cred, text, n);
 	relay_journal_leave(r);
+	if (k == LIMITED && !cred)
+		return READ_LIMITED;
+	if (k == LIMITED) {
+		r->stats.dropped++;
+		return recv(fd, r->pkt, 0, MSG_DONTWAIT | MSG_TRUNC) < 0 ? -errno : READ_MORE;
+	}
 	if (k < 0) {
 		r->stats.journal_errors++;
 		relay_warn(r, k, "writing to the journal failed; will retry");
@@ -177,7 +194,7 @@ int packet_read_datagrams(int fd, struct relay *r, unsigned max) {
 			return READ_MORE;
 		}
 		const struct origin *o = origin_cache_get(&r->origins, &cred, now_usec());
-		int k = packet_write(r, fd, o, false, (size_t)n);
+		int k = packet_write(r, fd, o, &cred, (size_t)n);
 		if (k != READ_MORE)
 			return k < 0 ? READ_MORE : k;
 	}
@@ -199,7 +216,7 @@ int packet_read_records(int fd, const struct origin *o, struct relay *r, unsigne
 			recv(fd, r->pkt, 0, MSG_DONTWAIT); /* an empty record: nothing to write */
 			continue;
 		}
-		int k = packet_write(r, fd, o, true, (size_t)n);
+		int k = packet_write(r, fd, o, NULL, (size_t)n);
 		if (k != READ_MORE)
 			return k;
 	}

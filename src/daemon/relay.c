@@ -35,6 +35,11 @@ bool relay_journal_ok(struct relay *r) {
 	return true;
 }
 
+bool relay_yield(struct relay *r) {
+	return atomic_load_explicit(&r->contended, memory_order_relaxed) && r->yield_at &&
+	       now_usec() >= r->yield_at;
+}
+
 void relay_journal_enter(struct relay *r) {
 	atomic_store_explicit(&r->journal_since, now_usec(), memory_order_relaxed);
 }

@@ -30,7 +30,7 @@ struct relay_stats {
 	uint64_t unterminated;   /* last lines without '\n' */
 	uint64_t refused_fields; /* record fields ignored */
 	uint64_t journal_errors; /* refused writes, all retried */
-	uint64_t dropped;        /* messages lost; nothing should ever make this non-zero */
+	uint64_t dropped;        /* datagrams over their unit's limit (reported as journald does) */
 };
 
 #define READ_CHUNK (64 * 1024) /* most bytes read from one producer per job */
@@ -40,6 +40,24 @@ enum read_result {
 	READ_MORE = 0,  /* all written that could be: wait for the producer */
 	READ_END = 1,   /* the producer closed, and everything it sent is stored */
 	READ_RETRY = 2, /* journald took nothing more: nothing lost, try again later */
+	/* The producer's limit stopped it (line_gate): read again when its window opens. */
+	READ_LIMITED = 3,
+	/* More is queued: the worker runs the job again in its flow's next turn. */
+	READ_AGAIN = 4,
+};
+
+/*
+ * Asked before each entry is written: whether the producer's limit lets it
+ * through now (tenant.h). sender: a datagram's, else NULL (the connection's).
+ */
+struct line_gate {
+	bool (*admit)(struct line_gate *g, int priority, const struct ucred *sender);
+	/*
+	 * Whether the producer may keep n bytes of an unfinished line staged (its
+	 * share of the ledger's budget); else the line is written as it stands.
+	 * NULL: no share.
+	 */
+	bool (*may_stage)(struct line_gate *g, size_t n);
 };
 
 struct relay {
@@ -52,6 +70,11 @@ struct relay {
 	struct origin_cache origins;
 	struct jstream_batch batch; /* --transport=stream */
 	struct ratelimit warn;
+	struct line_gate *gate; /* the job's, set before it reads; NULL: no limit */
+	/* When the job in hand should give way if others wait (relay_yield()), set by the worker.
+	 */
+	uint64_t yield_at;
+	_Atomic bool contended; /* other jobs are queued */
 	uint64_t journal_checked;
 	/* Since when a write to journald has been waiting (usec), or 0; read by the loop. */
 	_Atomic uint64_t journal_since;
@@ -68,6 +91,13 @@ void relay_done(struct relay *r);
  * sd_journal_sendv() into a missing socket reports success and loses the entry.
  */
 bool relay_journal_ok(struct relay *r);
+
+/*
+ * Whether the job in hand has had its slice while other jobs wait: a reader
+ * then stops between entries and leaves the rest in the socket, so that a
+ * producer's line never waits for more than a slice of each other flow's.
+ */
+bool relay_yield(struct relay *r);
 
 /* Marks the start and the end of a write that may wait for journald. */
 void relay_journal_enter(struct relay *r);

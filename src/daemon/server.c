@@ -33,6 +33,8 @@ struct server {
 	struct restore *restore; /* what the last mpsrd kept, until server_restore() */
 	struct ledger *ledger;   /* what a crash must not repeat, with the fd store; or NULL */
 	struct listeners *listeners;
+	struct tenants *tenants;
+	unsigned slowed; /* as of the last tick */
 	uint64_t accepted;
 	struct job sync;
 	int *sync_result;
@@ -74,6 +76,14 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 	if (!s)
 		return -ENOMEM;
 	s->cfg = *cfg;
+	struct tenants_config tc = {
+		.loop = loop,
+		.root = cfg->limits_root ? cfg->limits_root : "",
+		.limits = cfg->limits,
+		.default_priority = cfg->relay.default_priority,
+	};
+	if ((r = tenants_new(&tc, &s->tenants)) < 0)
+		goto fail;
 	if ((r = worker_new(loop, &cfg->relay, &s->worker)) < 0)
 		goto fail;
 	if ((r = holder_new(cfg->fd_store, cfg->inflight_peak, cfg->inflight_steady, &s->holder)) <
@@ -90,6 +100,13 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 		.jstreams = s->jstreams,
 		.default_priority = cfg->relay.default_priority,
 		.unfinished_max = cfg->unfinished_max,
+		.tenants = s->tenants,
+		.max_per_user = cfg->max_per_user,
+		/* The same part of the unfinished-line budget as of the connections. */
+		.stage_share = cfg->max_per_user && cfg->max_connections
+				       ? (size_t)((double)cfg->unfinished_max * cfg->max_per_user /
+						  cfg->max_connections)
+				       : 0,
 		.closed = on_closed,
 		.data = s,
 	};
@@ -100,6 +117,7 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 		.worker = s->worker,
 		.accepted = on_accepted,
 		.accepted_all = on_accepted_all,
+		.tenants = s->tenants,
 		.full = too_many,
 		.data = s,
 	};
@@ -124,6 +142,7 @@ void server_free(struct server *s) {
 	listeners_free(s->listeners);
 	jstreams_free(s->jstreams);
 	ledger_free(s->ledger);
+	tenants_free(s->tenants);
 	free(s);
 }
 
@@ -274,6 +293,7 @@ int server_restore(struct server *s) {
 
 void server_tick(struct server *s, uint64_t now) {
 	listeners_tick(s->listeners, now);
+	s->slowed = tenants_tick(s->tenants, now);
 }
 
 /*
@@ -343,6 +363,7 @@ void server_stats(struct server *s, uint64_t now, struct server_stats *out) {
 		.connections = conns_count(s->conns),
 		.journal_wait_usec = since && now > since ? now - since : 0,
 		.unfinished = s->ledger ? ledger_staged_total(s->ledger) : 0,
+		.slowed = s->slowed,
 	};
 	worker_stats(s->worker, &out->relay);
 }

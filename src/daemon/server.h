@@ -17,6 +17,9 @@
 struct server_config {
 	struct relay_config relay;
 	unsigned max_connections; /* accepting pauses at this many */
+	unsigned max_per_user;    /* a uid's share of them (root has none); 0: no share */
+	bool limits;              /* journald's rate limits, per unit (tenant.h) */
+	const char *limits_root;  /* where journald.conf and /run/systemd are: "" for / */
 	bool fd_store;            /* keep connections in the service manager's fd store */
 	unsigned inflight_peak;   /* fds the holder may have in flight (inflight.h), 0: no limit */
 	unsigned inflight_steady; /* the same between compactions */
@@ -31,6 +34,7 @@ struct server_stats {
 	unsigned connections;       /* producers connected now */
 	uint64_t journal_wait_usec; /* how long journald has kept the writer waiting, or 0 */
 	uint64_t unfinished;        /* bytes of unfinished lines staged in the ledger */
+	unsigned slowed;            /* units over their limit, read more slowly now */
 };
 
 struct server;

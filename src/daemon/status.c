@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
@@ -33,13 +34,16 @@ bool status_due(struct status *st, uint64_t now) {
 
 void status_report(struct server *s, const char *state) {
 	struct server_stats st;
-	char wait[64] = "";
+	char wait[128] = "";
 
 	server_stats(s, now_usec(), &st);
 	if (st.journal_wait_usec >= WAIT_REPORT_USEC)
 		snprintf(wait, sizeof(wait), "waiting for journald for %" PRIu64 " s; ",
 			 st.journal_wait_usec / 1000000);
-	char kept[64] = "";
+	char kept[96] = "";
+	if (st.slowed > 0)
+		snprintf(wait + strlen(wait), sizeof(wait) - strlen(wait),
+			 "%u units over their limit, read more slowly; ", st.slowed);
 	if (st.unfinished > 0)
 		snprintf(kept, sizeof(kept), "; %" PRIu64 " bytes of unfinished lines kept",
 			 st.unfinished);

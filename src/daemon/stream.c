@@ -29,6 +29,8 @@ struct feed {
 	size_t stored;        /* buf[0..stored) is in the journal */
 	size_t taken;         /* buf[0..taken) is out of the socket */
 	int journal_error;    /* what the sink said when it took no more, or 0 */
+	bool limited;         /* the producer's limit stopped it before the line at stored */
+	bool yielded;         /* so did relay_yield(): others wait (limited is set too) */
 };
 
 /*
@@ -131,7 +133,7 @@ static bool next_entry(const struct relay *r, const struct feed *fe, size_t pos,
 static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, struct feed *fe) {
 	struct frame_state st = in->fs;
 	size_t pos = fe->stored;
-	unsigned split = 0, unterminated = 0, since_take = 0;
+	unsigned split = 0, unterminated = 0, since_take = 0, lines = 0;
 	struct frame f;
 	int k;
 
@@ -143,6 +145,17 @@ static int feed(struct stream_in *in, struct relay *r, struct line_sink *sink, s
 				fe->stored = fe->len;
 				in->fs.ended = 0;
 			}
+			break;
+		}
+		/* Its slice is over and others wait: the rest stays in the socket for its next
+		 * turn. */
+		if ((++lines % CONSUME_LINES) == 0 && relay_yield(r)) {
+			fe->limited = fe->yielded = true;
+			break;
+		}
+		/* Over its limit: the line stays in the socket until the window opens. */
+		if (r->gate && !r->gate->admit(r->gate, f.priority, NULL)) {
+			fe->limited = true;
 			break;
 		}
 		if (sink->full(sink)) {
@@ -208,7 +221,11 @@ static int stream_flush(struct stream_in *in, struct relay *r, struct line_sink 
 		.carried = have,
 		.taken = have,
 	};
+	/* The connection is ending: its last line is not held to its limit. */
+	struct line_gate *gate = r->gate;
+	r->gate = NULL;
 	int k = feed(in, r, sink, &fe);
+	r->gate = gate;
 	if (k < 0)
 		return k;
 	/* With a ledger, the staged line stays staged until the job's end says it is stored. */
@@ -238,7 +255,10 @@ static int unfinished(struct stream_in *in, struct relay *r, struct line_sink *s
 
 	if (from >= fe->len)
 		return READ_MORE;
-	if (ledger_can_stage(in->ledger, &in->lc, kept, fe->len - from)) {
+	/* The producer's share of the budget first (tenant.h), then the budget. */
+	bool share = !r->gate || !r->gate->may_stage ||
+		     r->gate->may_stage(r->gate, kept + fe->len - from);
+	if (share && ledger_can_stage(in->ledger, &in->lc, kept, fe->len - from)) {
 		in->stage = fe->len - from;
 		return READ_MORE;
 	}
@@ -246,7 +266,10 @@ static int unfinished(struct stream_in *in, struct relay *r, struct line_sink *s
 	fe->eof_name = "budget";
 	if ((k = feed(in, r, sink, fe)) < 0 || (k = take_upto(in, r, fe, fe->stored)) < 0)
 		return k;
-	return fe->journal_error ? READ_RETRY : READ_MORE;
+	return fe->journal_error ? READ_RETRY
+	       : fe->yielded     ? READ_MORE
+	       : fe->limited     ? READ_LIMITED
+				 : READ_MORE;
 }
 
 /*
@@ -299,7 +322,7 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 	};
 	if ((k = feed(in, r, sink, &fe)) < 0 || (k = take_upto(in, r, &fe, fe.stored)) < 0)
 		return k;
-	if (fe.journal_error == 0 && fe.eof) {
+	if (fe.journal_error == 0 && !fe.limited && fe.eof) {
 		stream_in_done(in);
 		return READ_END;
 	}
@@ -307,9 +330,11 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 	bool drained = n < room;
 	if (in->ledger)
 		return fe.journal_error ? READ_RETRY
+		       : fe.yielded     ? READ_MORE
+		       : fe.limited     ? READ_LIMITED
 		       : drained        ? unfinished(in, r, sink, &fe)
 					: READ_MORE;
-	if (fe.journal_error == 0 && drained) {
+	if (fe.journal_error == 0 && !fe.limited && drained) {
 		if ((k = take_upto(in, r, &fe, fe.len)) < 0)
 			return k;
 		/* Beyond the budget, the line is written as it stands, as with a ledger. */
@@ -320,7 +345,10 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 	}
 	if ((k = stream_carry_set(in, buf + fe.stored, fe.taken - fe.stored)) < 0)
 		return k;
-	return fe.journal_error ? READ_RETRY : READ_MORE;
+	return fe.journal_error ? READ_RETRY
+	       : fe.yielded     ? READ_MORE
+	       : fe.limited     ? READ_LIMITED
+				: READ_MORE;
 }
 
 /* A job's account starts at the socket's head as it is now, and ends with all it stored taken. */

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -11,6 +12,13 @@
 #include "worker.h"
 
 #define RETRY_MAX_USEC 1000000
+#define SLICE_USEC     2000 /* a job gives way after this long if others wait (relay_yield()) */
+/*
+ * A flow's turn, in bytes: small, so that a turn is one slice and a quiet
+ * flow waits for one slice of each busy one, not for a whole READ_CHUNK of
+ * each (64 ms at 1 MB/s); a job that overdraws it pays in the turns it passes.
+ */
+#define QUANTUM 4096
 
 struct worker {
 	struct loop_source *src;
@@ -20,10 +28,10 @@ struct worker {
 	unsigned pending; /* the loop's: submitted, done() not yet run */
 
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* work to do, quit or abort */
-	struct job *todo;    /* under lock, oldest first */
-	struct job **todo_tail;
-	struct job *finished; /* under lock, oldest first */
+	pthread_cond_t cond;     /* work to do, quit or abort */
+	struct share todo;       /* under lock: the jobs to run, by flow */
+	struct share_flow loose; /* jobs of no tenant's */
+	struct job *finished;    /* under lock, oldest first */
 	struct job **finished_tail;
 	bool quit, abort;         /* under lock */
 	struct relay_stats stats; /* under lock: the relay's, after the last job */
@@ -79,23 +87,36 @@ static void *worker_main(void *data) {
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (!w->todo && !w->quit)
+		while (share_empty(&w->todo) && !w->quit)
 			pthread_cond_wait(&w->cond, &w->lock);
-		if (!w->todo)
+		struct share_flow *flow;
+		struct share_item *it = share_pop(&w->todo, &flow);
+		if (!it)
 			break;
-		struct job *j = w->todo;
-		w->todo = j->next;
-		if (!w->todo)
-			w->todo_tail = &w->todo;
+		struct job *j = (struct job *)((char *)it - offsetof(struct job, item));
+		atomic_store(&w->relay.contended, !share_empty(&w->todo));
 		pthread_mutex_unlock(&w->lock);
 
-		atomic_store(&w->job_since, now_usec());
+		uint64_t bytes = w->relay.stats.bytes, now = now_usec();
+		atomic_store(&w->job_since, now);
+		w->relay.yield_at = now + SLICE_USEC;
 		j->result = run_job(w, j);
 		atomic_store(&w->retry_since, 0);
 		atomic_store(&w->job_since, 0);
 
 		pthread_mutex_lock(&w->lock);
+		/* More queued in its socket: straight back into its flow, no round trip to the
+		 * loop. */
+		bool again = j->result == READ_AGAIN && w->relay.stats.bytes > bytes && !w->abort;
+		if (again)
+			share_requeue(&w->todo, flow, &j->item);
+		/* Charged what it read; a job that read nothing still took a turn. */
+		share_charge(&w->todo, flow, w->relay.stats.bytes - bytes + 1);
 		w->stats = w->relay.stats;
+		if (again)
+			continue;
+		if (j->result == READ_AGAIN)
+			j->result = READ_MORE;
 		push(&w->finished_tail, j);
 		uint64_t one = 1;
 		(void)!write(w->efd, &one, sizeof(one));
@@ -133,7 +154,8 @@ int worker_new(struct loop *loop, const struct relay_config *cfg, struct worker 
 
 	if (!w)
 		return -ENOMEM;
-	w->todo_tail = &w->todo;
+	share_init(&w->todo, QUANTUM);
+	share_flow_init(&w->loose);
 	w->finished_tail = &w->finished;
 	w->efd = -1;
 	pthread_mutex_init(&w->lock, NULL);
@@ -199,7 +221,8 @@ bool worker_free(struct worker *w) {
 void worker_submit(struct worker *w, struct job *j) {
 	w->pending++;
 	pthread_mutex_lock(&w->lock);
-	push(&w->todo_tail, j);
+	share_push(&w->todo, j->flow ? j->flow : &w->loose, &j->item);
+	atomic_store(&w->relay.contended, true);
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }

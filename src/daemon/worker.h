@@ -6,6 +6,7 @@
 
 #include "loop.h"
 #include "relay.h"
+#include "share.h"
 
 /*
  * The thread that writes to the journal. sd_journal_sendv() blocks while
@@ -14,8 +15,8 @@
  * signals and new producers meanwhile. The loop hands over jobs (read a
  * producer and write what it sent); a job's socket is the worker's until the
  * job is done, and the loop hears of that through an eventfd. Jobs run one
- * at a time, in the order given, which shares the journal fairly among
- * producers.
+ * at a time; the flows they belong to (one per tenant) share the writer by
+ * bytes (share.h), and a flow's jobs run in the order given.
  */
 
 struct job {
@@ -27,7 +28,10 @@ struct job {
 	/* Runs on the loop's thread, after run(). */
 	void (*done)(struct job *j, int result);
 	int result;
-	struct job *next; /* worker's queues */
+	/* Whose turn it takes (share.h): the producer's tenant; NULL for the worker's own. */
+	struct share_flow *flow;
+	struct share_item item; /* in the worker's fair queue */
+	struct job *next;       /* finished, waiting for done() */
 };
 
 struct worker;
