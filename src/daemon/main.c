@@ -224,8 +224,9 @@ static int run(struct daemon *d) {
 	stop(d);
 	struct server_stats st;
 	server_stats(d->server, now_usec(), &st);
-	log_info("stopping: %" PRIu64 " messages relayed, %" PRIu64 " dropped", st.relay.messages,
-		 st.relay.dropped);
+	log_info("stopping: %" PRIu64 " messages relayed, %" PRIu64 " dropped, %" PRIu64
+		 " datagrams over their unit's limit",
+		 st.relay.messages, st.relay.dropped, st.relay.over_limit);
 	return 0;
 }
 

@@ -167,7 +167,7 @@ static int packet_write(struct relay *r, int fd, const struct origin *o, const s
 	if (k == LIMITED && !cred)
 		return READ_LIMITED;
 	if (k == LIMITED) {
-		r->stats.dropped++;
+		r->stats.over_limit++;
 		return recv(fd, r->pkt, 0, MSG_DONTWAIT | MSG_TRUNC) < 0 ? -errno : READ_MORE;
 	}
 	if (k < 0) {

@@ -30,7 +30,8 @@ struct relay_stats {
 	uint64_t unterminated;   /* last lines without '\n' */
 	uint64_t refused_fields; /* record fields ignored */
 	uint64_t journal_errors; /* refused writes, all retried */
-	uint64_t dropped;        /* datagrams over their unit's limit (reported as journald does) */
+	uint64_t dropped;        /* messages lost; nothing should ever make this non-zero */
+	uint64_t over_limit;     /* datagrams over their unit's limit (reported as journald does) */
 };
 
 #define READ_CHUNK (64 * 1024) /* most bytes read from one producer per job */

@@ -51,9 +51,11 @@ void status_report(struct server *s, const char *state) {
 	sd_notifyf(0,
 		   "STATUS=%s%s%u producers; %" PRIu64 " messages, %" PRIu64
 		   " bytes relayed; %" PRIu64 " split, %" PRIu64 " unterminated, %" PRIu64
-		   " fields refused, %" PRIu64 " journal retries, %" PRIu64 " dropped%s",
+		   " fields refused, %" PRIu64 " journal retries, %" PRIu64 " dropped, %" PRIu64
+		   " datagrams over their unit's limit%s",
 		   state, wait, st.connections, rs->messages, rs->bytes, rs->split,
-		   rs->unterminated, rs->refused_fields, rs->journal_errors, rs->dropped, kept);
+		   rs->unterminated, rs->refused_fields, rs->journal_errors, rs->dropped,
+		   rs->over_limit, kept);
 }
 
 uint64_t status_next(const struct status *st) {

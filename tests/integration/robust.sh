@@ -247,3 +247,19 @@ rb_dropin_remove() {
 rb_exec_start() {
 	ct systemctl cat mpsr.service | sed -n 's/^ExecStart=\(.*mpsrd.*\)/\1/p' | head -n1
 }
+
+# rb_capacity: how many producers the running mpsrd says it will hold ("serving
+# ... up to N producers" at its start): --max-connections, lowered by what its
+# LimitNOFILE= and the kernel allow (inflight.h). A container can raise no
+# limit above the one the suite was started with.
+rb_capacity() {
+	local id n i
+	id=$(ct systemctl show -P InvocationID mpsr.service)
+	for i in $(seq 100); do # journald may not have it yet
+		n=$(ct journalctl -q --no-pager -o cat _SYSTEMD_INVOCATION_ID="$id" |
+			sed -n 's/^serving.* up to \([0-9][0-9]*\) producers.*/\1/p' | tail -n1)
+		[ -n "$n" ] && break
+		sleep 0.1
+	done
+	echo "$n"
+}

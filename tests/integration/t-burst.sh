@@ -17,6 +17,10 @@ tag=burst$$ N=${MPSR_BURST_N:-16000} comm=ld-burst ctl=/run/burst$$
 trap 'rb_dropin_remove 50-test-burst; ct systemctl restart mpsr.service' EXIT
 rb_dropin 50-test-burst "[Service]\nExecStart=\nExecStart=$(rb_exec_start) --max-connections=$N\n"
 ct systemctl restart mpsr.service || fail "restart"
+# As many as mpsrd can hold here, at most N (its limits may lower what it was asked for).
+cap=$(rb_capacity)
+[ -n "$cap" ] || fail "mpsrd did not say how many producers it holds"
+[ "$cap" -lt "$N" ] && echo "N=$N lowered to $cap: what mpsrd holds under RLIMIT_NOFILE=$(ct sh -c "grep 'open files' /proc/\$(systemctl show -P MainPID mpsr.service)/limits" | awk '{print $4}')" && N=$cap
 tck=$(getconf CLK_TCK) max_adopt=${MPSR_BURST_MAX_ADOPT_MS:-1000}
 echo "N=$N LimitNOFILE=$(rb_show LimitNOFILE) FileDescriptorStoreMax=$(rb_show FileDescriptorStoreMax)" \
 	"Backlog=$(ct systemctl show -P Backlog mpsr.socket)"

@@ -9,6 +9,10 @@ tag=many$$ N=10000 comm=ld-many ctl=/run/many$$
 trap 'rb_dropin_remove 50-test-many; ct systemctl restart mpsr.service' EXIT
 rb_dropin 50-test-many "[Service]\nExecStart=\nExecStart=$(rb_exec_start) --max-connections=$N\n"
 ct systemctl restart mpsr.service || fail "restart"
+# As many as mpsrd can hold here, at most N (its limits may lower what it was asked for).
+cap=$(rb_capacity)
+[ -n "$cap" ] || fail "mpsrd did not say how many producers it holds"
+[ "$cap" -lt "$N" ] && echo "N=$N lowered to $cap: what mpsrd holds under RLIMIT_NOFILE=$(ct sh -c "grep 'open files' /proc/\$(systemctl show -P MainPID mpsr.service)/limits" | awk '{print $4}')" && N=$cap
 echo "net.core.somaxconn=$(ct sysctl -n net.core.somaxconn) Backlog=$(ct systemctl show -P Backlog mpsr.socket)" \
 	"LimitNOFILE=$(rb_show LimitNOFILE) FileDescriptorStoreMax=$(rb_show FileDescriptorStoreMax)"
 
