@@ -84,7 +84,10 @@ static void record(struct entry *s, const struct iovec *iov, int n) {
 		} else if (field(&iov[i], LEDGER_FIELD, &v, &len)) {
 			CHECK(iov[i].iov_len < sizeof(s->tag));
 			memcpy(s->tag, iov[i].iov_base, iov[i].iov_len);
+			/* ID.GEN.INODE.CONN.PARITY: the connection is its inode */
 			const char *dot = memchr(v, '.', len);
+			CHECK(dot);
+			dot = memchr(dot + 1, '.', len - (size_t)(dot + 1 - v));
 			CHECK(dot);
 			s->ino = strtoull(dot + 1, NULL, 10);
 		}
