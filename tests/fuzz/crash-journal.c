@@ -288,7 +288,7 @@ static bool expect_message(const struct expect_stream *w, size_t *at, const stru
 		if (line_max && !cut && m->consumed <= w->line_max_min)
 			MISMATCH(*at - 1, "message at byte %zu of %zu bytes split at line-max %zu",
 				 m->at, m->consumed, w->line_max_min);
-		if (budget && m->consumed <= w->budget_min)
+		if (budget && m->consumed <= w->budget_min && m->consumed <= w->slot_size)
 			MISMATCH(*at - 1,
 				 "message at byte %zu of %zu bytes split at a budget of %zu", m->at,
 				 m->consumed, w->budget_min);

@@ -28,7 +28,12 @@ struct expect_stream {
 	bool syslog;
 	uint64_t ino;                    /* its connection, as its entries' MPSR_LEDGER names it */
 	size_t line_max_min, budget_min; /* the least used; budget_min 0: any =budget */
-	const size_t *line_maxes;        /* every line_max a start used */
+	/*
+	 * The ledger's slot size: after --line-max was raised, an unfinished
+	 * line longer than a slot is written as it stands, =budget (mpsrd(8)).
+	 */
+	size_t slot_size;
+	const size_t *line_maxes; /* every line_max a start used */
 	size_t n_line_maxes;
 	/* NULL, or where lives after restarts started framing afresh (lenient mode). */
 	const size_t *resumed;

@@ -117,6 +117,7 @@ static struct process {
 	struct relay relay;
 	struct ledger *ledger;
 	size_t line_max_min, budget_min;
+	size_t slot_size;     /* the first start's: an adopted ledger keeps its slots */
 	size_t line_maxes[8]; /* every one a start used */
 	size_t n_line_maxes;
 	uint8_t next_config;  /* of the start after the next kill */
@@ -424,8 +425,12 @@ static void setup(const uint8_t *data, size_t size) {
 	P.budget_min = budget;
 	struct relay_config rc = {.line_max = line_max, .default_priority = DEFAULT_PRIORITY};
 	CHECK(relay_init(&P.relay, &rc) == 0);
-	/* As server.c's ledger_start(): a slot per connection, of line_max bytes. */
-	CHECK(ledger_new(P.n_slots, line_max, budget, &P.ledger) == 0);
+	/*
+	 * As server.c's ledger_start(): a slot per connection, sized for a line
+	 * of line_max bytes with its prefix and terminator; later starts keep it.
+	 */
+	P.slot_size = ledger_slot_size(line_max);
+	CHECK(ledger_new(P.n_slots, P.slot_size, budget, &P.ledger) == 0);
 	CHECK((P.memfd = dup(ledger_fd(P.ledger))) >= 0);
 	for (unsigned i = 0; i < P.n_prod; i++) {
 		struct producer *p = &P.prod[i];
@@ -472,6 +477,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 			.ino = p->in.lc.ino,
 			.line_max_min = P.line_max_min,
 			.budget_min = P.n_prod == 1 ? P.budget_min : 0,
+			.slot_size = P.slot_size,
 			.line_maxes = P.line_maxes,
 			.n_line_maxes = P.n_line_maxes,
 			.resumed = lenient ? p->resumed : NULL,
