@@ -253,12 +253,8 @@ static size_t mismatch_near;
 		return false;                                                                      \
 	} while (0)
 
-/*
- * The message m must be the producer's next entries, in pieces. cut: a
- * restart ended the bytes it was framed from; it may end at any piece.
- */
-static bool expect_message(const struct expect_stream *w, size_t *at, const struct message *m,
-			   bool cut) {
+/* The message m must be the producer's next entries, in pieces. */
+static bool expect_message(const struct expect_stream *w, size_t *at, const struct message *m) {
 	static const char *const ends[] = {"", "line-max", "eof", "nul"};
 	size_t off = 0, pieces = 0;
 
@@ -285,7 +281,7 @@ static bool expect_message(const struct expect_stream *w, size_t *at, const stru
 		off += e->len;
 		bool line_max = strcmp(e->brk, "line-max") == 0,
 		     budget = strcmp(e->brk, "budget") == 0;
-		if (line_max && !cut && m->consumed <= w->line_max_min)
+		if (line_max && m->consumed <= w->line_max_min)
 			MISMATCH(*at - 1, "message at byte %zu of %zu bytes split at line-max %zu",
 				 m->at, m->consumed, w->line_max_min);
 		if (budget && m->consumed <= w->budget_min && m->consumed <= w->slot_size)
@@ -294,14 +290,14 @@ static bool expect_message(const struct expect_stream *w, size_t *at, const stru
 				 m->consumed, w->budget_min);
 		if (line_max || budget) {
 			/* An end of file after the last piece has no bytes to be an entry. */
-			if ((cut || m->brk == FRAME_BREAK_EOF) && off == m->len)
+			if (m->brk == FRAME_BREAK_EOF && off == m->len)
 				return true;
 			continue;
 		}
 		if (off != m->len)
 			MISMATCH(*at - 1, "message at byte %zu: ended (%s) after %zu of %zu bytes",
 				 m->at, e->brk, off, m->len);
-		if (!cut && strcmp(e->brk, ends[m->brk]) != 0)
+		if (strcmp(e->brk, ends[m->brk]) != 0)
 			MISMATCH(*at - 1,
 				 "message at byte %zu: ends with MPSR_LINE_BREAK=%s, not %s", m->at,
 				 e->brk, ends[m->brk]);
@@ -313,14 +309,14 @@ static bool expect_message(const struct expect_stream *w, size_t *at, const stru
  * m, or m framed with another start's line_max from st (a syslog header is
  * read within a line_max window), must be the next entries.
  */
-static void expect_any(const struct expect_stream *w, size_t *at, const struct message *m, bool cut,
+static void expect_any(const struct expect_stream *w, size_t *at, const struct message *m,
 		       const struct frame_state *st) {
 	const char *b = (const char *)w->bytes;
 	size_t from = *at;
 	char first[sizeof(mismatch)];
 	size_t first_near;
 
-	if (expect_message(w, at, m, cut))
+	if (expect_message(w, at, m))
 		return;
 	memcpy(first, mismatch, sizeof(first));
 	first_near = mismatch_near;
@@ -338,7 +334,7 @@ static void expect_any(const struct expect_stream *w, size_t *at, const struct m
 		}
 		alt.brk = m->brk;
 		*at = from;
-		bool ok = pos == end && expect_message(w, at, &alt, cut);
+		bool ok = pos == end && expect_message(w, at, &alt);
 		free(alt.text);
 		if (ok)
 			return;
@@ -368,7 +364,7 @@ static size_t expect_segment(const struct expect_stream *w, size_t *at, size_t p
 		pos += f.consumed;
 		if (f.brk == FRAME_BREAK_LINE_MAX)
 			continue;
-		expect_any(w, at, m, false, &m->st);
+		expect_any(w, at, m, &m->st);
 		*m = (struct message){.text = m->text, .cap = m->cap};
 	}
 	return pos;
@@ -378,33 +374,10 @@ void journal_expect(const struct expect_stream *w) {
 	const char *b = (const char *)w->bytes;
 	struct frame_state st = {.priority = -1, .syslog = w->syslog};
 	struct message m = {0};
-	size_t pos = 0, at = 0, r = 0;
-	struct frame f;
+	size_t at = 0;
+	/* A producer that wrote nothing has no bytes (NULL) to frame. */
+	size_t pos = w->len ? expect_segment(w, &at, 0, w->len, true, &st, &m) : 0;
 
-	while (pos < w->len) {
-		/* Framed afresh from where the next life started (lenient mode only). */
-		while (r < w->n_resumed && w->resumed[r] <= pos)
-			r++;
-		size_t end = r < w->n_resumed ? w->resumed[r] : w->len;
-		bool eof = end == w->len;
-		pos = expect_segment(w, &at, pos, end, eof, &st, &m);
-		if (eof)
-			break;
-		struct frame_state before = st;
-		while (pos < end &&
-		       frame_next(b + pos, end - pos, w->line_max_min, true, &st, &f)) {
-			if (m.consumed == 0)
-				m.st = before;
-			message_add(&m, b + pos, pos, &f);
-			pos += f.consumed;
-			before = st;
-		}
-		if (m.consumed > 0)
-			expect_any(w, &at, &m, true, &m.st);
-		m = (struct message){.text = m.text, .cap = m.cap};
-		pos = end;
-		st = (struct frame_state){.priority = -1, .syslog = w->syslog};
-	}
 	free(m.text);
 	/* What framing may leave: the second byte of a "\n\0" or "\0\n" terminator. */
 	CHECK(pos == w->len || (w->syslog && pos + 1 == w->len && (b[pos] == 0 || b[pos] == '\n')));

@@ -35,9 +35,6 @@ struct expect_stream {
 	size_t slot_size;
 	const size_t *line_maxes; /* every line_max a start used */
 	size_t n_line_maxes;
-	/* NULL, or where lives after restarts started framing afresh (lenient mode). */
-	const size_t *resumed;
-	size_t n_resumed;
 };
 
 /* Checks the producer's entries (see fuzz-crash.c); aborts when they are wrong. */
