@@ -44,7 +44,9 @@ static ssize_t recover_job(struct ledger *l, int fd, ledger_lookup_fn lookup, vo
 	ssize_t k = 0, total = 0;
 
 	uint64_t doubt_end = rec->writing ? rec->writing - 1 : 0;
-	unsigned doubt_parity = rec->tag[strnlen(rec->tag, sizeof(rec->tag) - 1) - 1] == '1';
+	/* A kill before the job's first entry leaves the tag empty: no parity then. */
+	size_t tag_len = strnlen(rec->tag, sizeof(rec->tag) - 1);
+	unsigned doubt_parity = tag_len > 0 && rec->tag[tag_len - 1] == '1';
 
 	publish(rec->take, taken << 32);
 	if (rec->writing) {

@@ -47,6 +47,15 @@ Test(ledger, no_job_under_way_nothing_to_do) {
 	assert_left("one\ntwo\nsix\n");
 }
 
+/* Killed after the job began, before its first entry: the tag is still empty. */
+Test(ledger, killed_before_the_first_entry) {
+	ledger_begin(L, &lc, NULL);
+	cr_assert_eq(ledger_record(L)->tag[0], '\0');
+	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 0);
+	assert_left("one\ntwo\nsix\n");
+	cr_assert_eq(ledger_record(L)->ino, 0);
+}
+
 /* Two lines in the journal, not yet taken: they are taken now, not written again. */
 Test(ledger, sent_not_taken) {
 	ledger_begin(L, &lc, NULL);
