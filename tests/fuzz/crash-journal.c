@@ -43,11 +43,19 @@ int __wrap_log_msg(int priority, int error, const char *fmt, ...) _printf_(3, 4)
 void __wrap_log_limited(struct ratelimit *rl, int priority, int error, const char *fmt, ...)
 	_printf_(4, 5);
 
-static bool field(const struct iovec *v, const char *name, const char **value, size_t *len) {
-	size_t k = strlen(name);
+/*
+ * The harness's own bookkeeping, not the relay's: a byte loop without
+ * coverage, since libFuzzer's memcmp() hook and comparison tracing on every
+ * field of every entry took 40% of a run's time.
+ */
+__attribute__((no_sanitize("coverage"))) static bool field(const struct iovec *v, const char *name,
+							   const char **value, size_t *len) {
+	const char *b = v->iov_base;
+	size_t k = 0;
 
-	if (v->iov_len < k || memcmp(v->iov_base, name, k) != 0)
-		return false;
+	for (; name[k]; k++)
+		if (k >= v->iov_len || b[k] != name[k])
+			return false;
 	*value = (const char *)v->iov_base + k;
 	*len = v->iov_len - k;
 	return true;
