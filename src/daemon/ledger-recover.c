@@ -58,8 +58,11 @@ static ssize_t recover_job(struct ledger *l, int fd, ledger_lookup_fn lookup, vo
 		else
 			log_info("after a crash: the entry being sent then is %sin the journal",
 				 r > 0 ? "" : "not ");
-		if (r > 0)
+		/* As a confirm (ledger.h, step 3): a kill in recovery leaves last whole. */
+		if (r > 0) {
 			publish(rec->confirmed, rec->writing - 1);
+			publish(rec->last, (uint64_t)doubt_parity + 1);
+		}
 		publish(rec->writing, 0);
 	}
 	*frame = *settled_frame(rec, doubt_end, doubt_parity);

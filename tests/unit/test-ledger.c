@@ -101,6 +101,19 @@ Test(ledger, killed_sending_entry_there) {
 	assert_left("six\n");
 }
 
+/*
+ * The first entry of a job, in doubt and found: recovery confirms it as a
+ * send does, last too, so that a recovery killed later finds a whole record.
+ */
+Test(ledger, entry_found_in_recovery_is_the_last_confirmed) {
+	ledger_begin(L, &lc, NULL);
+	ledger_sending(L, &lc, 4, NULL);
+	answer = 1;
+	cr_assert_eq(ledger_recover(L, find, lookup, NULL), 4);
+	cr_assert_eq(ledger_record(L)->confirmed, 4);
+	cr_assert_eq(ledger_record(L)->last, 1, "the parity of the entry found");
+}
+
 /* The same, but journald did not get it: it stays in the socket, to be sent again. */
 Test(ledger, killed_sending_entry_not_there) {
 	ledger_begin(L, &lc, NULL);
