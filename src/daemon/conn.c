@@ -24,6 +24,7 @@ struct conn {
 	struct job job;
 	int fd;
 	int type;              /* SOCK_STREAM or SOCK_SEQPACKET */
+	uint64_t ino;          /* its socket's inode, for finding it at start; 0 if unknown */
 	bool busy;             /* its job is with the worker */
 	_Atomic bool draining; /* stop: no more reading once the last read is done */
 	bool drain_job;        /* the job in hand is the last read; set before submitting */
@@ -265,6 +266,10 @@ int conns_add(struct conns *cs, int fd, int type, bool kept) {
 	}
 	*c = (struct conn){.set = cs, .fd = fd, .type = type};
 	c->job = (struct job){.run = conn_run, .done = conn_done};
+	/* Once: recovery looks connections up by inode, for each slot it holds. */
+	struct stat st;
+	if (type == SOCK_STREAM && fstat(fd, &st) == 0)
+		c->ino = (uint64_t)st.st_ino;
 	stream_in_init(&c->in, fd, true);
 	c->in.budget = &cs->carried;
 	/* Taken once: the kernel's word on who connected, not the producer's. */
@@ -327,10 +332,8 @@ int conns_add(struct conns *cs, int fd, int type, bool kept) {
 }
 
 static struct conn *find_stream(const struct conns *cs, uint64_t ino) {
-	struct stat st;
-
 	for (struct conn *c = cs->head; c; c = c->next)
-		if (c->type == SOCK_STREAM && fstat(c->fd, &st) == 0 && (uint64_t)st.st_ino == ino)
+		if (c->type == SOCK_STREAM && c->ino != 0 && c->ino == ino)
 			return c;
 	return NULL;
 }
