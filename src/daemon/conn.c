@@ -275,11 +275,15 @@ int conns_add(struct conns *cs, int fd, int type, bool kept) {
 	/* Taken once: the kernel's word on who connected, not the producer's. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 		log_limited(&cs->warn, LOG_WARNING, -errno, "SO_PEERCRED");
-	origin_from_cred(&c->origin, &cred, type == SOCK_SEQPACKET ? ORIGIN_RECORD : ORIGIN_STREAM);
 	/* Read now, while the process that connected is known for sure (peer.h). */
 	struct unit_key k;
-	if (peer_unit_of_socket(cs->peers, fd, &cred, &k) < 0)
+	char comm[64], unit_name[UNIT_NAME_MAX];
+	if (peer_unit_of_socket(cs->peers, fd, &cred, &k, comm, sizeof(comm)) < 0)
 		memset(&k, 0, sizeof(k));
+	/* A producer gone before its accept still has a name for journalctl -t: its service's. */
+	unit_key_name(&k, unit_name, sizeof(unit_name));
+	origin_init_named(&c->origin, cred.pid, cred.uid, cred.gid, comm, unit_name,
+			  type == SOCK_SEQPACKET ? ORIGIN_RECORD : ORIGIN_STREAM);
 	origin_set_units(&c->origin, &k);
 	if (!kept && over_share(cs, &cred, &k)) {
 		close(fd);

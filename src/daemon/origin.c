@@ -79,7 +79,13 @@ void origin_set_units(struct origin *o, const struct unit_key *k) {
 
 void origin_init(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,
 		 enum origin_transport transport) {
-	const char *ident = comm && *comm ? comm : "unknown";
+	origin_init_named(o, pid, uid, gid, comm, NULL, transport);
+}
+
+void origin_init_named(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,
+		       const char *name, enum origin_transport transport) {
+	bool known = comm && *comm;
+	const char *ident = known ? comm : name && *name ? name : "unknown";
 
 	o->n = 0;
 	o->used = 0;
@@ -90,7 +96,7 @@ void origin_init(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *
 	origin_add(o, &o->used, "MPSR_PID=%d", (int)pid);
 	origin_add(o, &o->used, "MPSR_UID=%u", (unsigned)uid);
 	origin_add(o, &o->used, "MPSR_GID=%u", (unsigned)gid);
-	origin_add(o, &o->used, "MPSR_COMM=%s", ident);
+	origin_add(o, &o->used, "MPSR_COMM=%s", known ? comm : "unknown");
 	origin_add(o, &o->used, "MPSR_TRANSPORT=%s", transport_names[transport]);
 }
 

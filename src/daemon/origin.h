@@ -35,6 +35,13 @@ struct origin {
 void origin_init(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,
 		 enum origin_transport transport);
 
+/*
+ * The same, with the SYSLOG_IDENTIFIER= to use when comm is unknown (the
+ * producer had exited): name, e.g. its unit's (unit_key_name()), or NULL.
+ */
+void origin_init_named(struct origin *o, pid_t pid, uid_t uid, gid_t gid, const char *comm,
+		       const char *name, enum origin_transport transport);
+
 /* origin_init() with the comm read from /proc now. */
 void origin_from_cred(struct origin *o, const struct ucred *cred, enum origin_transport transport);
 

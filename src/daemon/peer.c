@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "origin.h"
 #include "peer.h"
 
 #ifndef SO_PEERPIDFD
@@ -150,24 +151,30 @@ static int unit_of_cgroup(struct peer_cache *c, uint64_t id, struct unit_key *k)
 	return r;
 }
 
-int peer_unit_of_socket(struct peer_cache *c, int fd, const struct ucred *cred,
-			struct unit_key *k) {
+int peer_unit_of_socket(struct peer_cache *c, int fd, const struct ucred *cred, struct unit_key *k,
+			char *comm, size_t comm_size) {
 	int pidfd = -1;
 	socklen_t len = sizeof(pidfd);
 
+	/* Read before the check that the process still lives, which vouches for it too. */
+	if (origin_read_comm(cred->pid, comm, comm_size) < 0)
+		comm[0] = '\0';
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0 || pidfd < 0) {
 		int r = read_proc(cred->pid, cred->uid, k);
 		/* Still the same process: the pid is not free for another while it lives. */
-		if (r >= 0 && kill(cred->pid, 0) < 0 && errno == ESRCH)
-			r = -ESRCH;
+		if (kill(cred->pid, 0) < 0 && errno == ESRCH)
+			r = -ESRCH, comm[0] = '\0';
 		return r < 0 ? -ENOENT : 0;
 	}
 	int r = read_proc(cred->pid, cred->uid, k);
-	if (r >= 0 && pidfd_alive(pidfd)) {
+	bool alive = pidfd_alive(pidfd);
+	if (r >= 0 && alive) {
 		close(pidfd);
 		return 0;
 	}
 	/* It has exited (or its pid was taken since): the kernel kept its cgroup's id. */
+	if (!alive)
+		comm[0] = '\0';
 	struct peer_pidfd_info info = {.mask = PEER_PIDFD_INFO_CGROUPID | PEER_PIDFD_INFO_EXIT};
 	r = -ENOENT;
 	if (ioctl(pidfd, PEER_PIDFD_GET_INFO, &info) == 0 && (info.mask & PEER_PIDFD_INFO_CGROUPID))

@@ -27,8 +27,13 @@ struct peer_cache; /* cgroup ids seen, and their units */
 int peer_cache_new(struct peer_cache **ret);
 void peer_cache_free(struct peer_cache *c);
 
-/* For a connected socket (fd) whose SO_PEERCRED is cred. Returns 0 or -ENOENT (no unit known). */
-int peer_unit_of_socket(struct peer_cache *c, int fd, const struct ucred *cred, struct unit_key *k);
+/*
+ * For a connected socket (fd) whose SO_PEERCRED is cred. Returns 0 or -ENOENT
+ * (no unit known). Its comm goes to comm, or "" where it cannot be vouched
+ * for by the same checks (the process has exited).
+ */
+int peer_unit_of_socket(struct peer_cache *c, int fd, const struct ucred *cred, struct unit_key *k,
+			char *comm, size_t comm_size);
 
 /* For a datagram's sender (SCM_CREDENTIALS): /proc/PID/cgroup with the uid check. */
 int peer_unit_of_pid(const struct ucred *cred, struct unit_key *k);

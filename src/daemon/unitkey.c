@@ -98,3 +98,23 @@ int unit_key_from_proc(const char *text, size_t len, struct unit_key *k) {
 	memset(k, 0, sizeof(*k));
 	return -EINVAL;
 }
+
+void unit_key_name(const struct unit_key *k, char *buf, size_t size) {
+	const char *unit = k->user_unit[0] ? k->user_unit : k->unit;
+	static const char suffix[] = ".service";
+	size_t n = strlen(unit), s = sizeof(suffix) - 1;
+
+	buf[0] = '\0';
+	if (size == 0 || n <= s || strcmp(unit + n - s, suffix) != 0 ||
+	    strncmp(unit, "user@", 5) == 0)
+		return;
+	n -= s;
+	/* A template's instance is the program's argument, not its name: "getty@tty1" is getty. */
+	const char *at = memchr(unit, '@', n);
+	if (at)
+		n = (size_t)(at - unit);
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, unit, n);
+	buf[n] = '\0';
+}

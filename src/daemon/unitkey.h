@@ -25,3 +25,11 @@ int unit_key_from_path(const char *path, struct unit_key *k);
 
 /* From the text of /proc/PID/cgroup (its "0::" line). Returns 0, -ENOENT or -EINVAL. */
 int unit_key_from_proc(const char *text, size_t len, struct unit_key *k);
+
+/*
+ * A name for the producer from its key: its service's name without
+ * ".service" (the user unit's, if it is one), for a SYSLOG_IDENTIFIER= when
+ * its comm is gone; "" for scopes, slices and user@UID.service, which name
+ * no program.
+ */
+void unit_key_name(const struct unit_key *k, char *buf, size_t size);

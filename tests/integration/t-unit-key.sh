@@ -2,7 +2,8 @@
 # when it exits at once: with mpsrd stopped, a unit's socat connects (socket
 # activation holds the connection), writes a line and exits before mpsrd has
 # started; its line still carries MPSR_UNIT of its unit (the kernel keeps the
-# exited process's cgroup id where it can: SO_PEERPIDFD and PIDFD_GET_INFO).
+# exited process's cgroup id where it can: SO_PEERPIDFD and PIDFD_GET_INFO),
+# and a SYSLOG_IDENTIFIER: socat's comm is gone with it, its unit's name is not.
 . "$here/robust.sh"
 . "$here/tenants.sh"
 ct systemctl start mpsr.socket || fail "mpsr.socket"
@@ -21,6 +22,15 @@ case "$kernel" in
 	echo "with MPSR_UNIT=$unit: $n" ;;
 *)
 	n=$(ct_wait_count 1 5 -u mpsr MPSR_UNIT=$unit)
-	[ "$n" -ge 1 ] || fail "the line of an exited producer has no MPSR_UNIT=$unit" ;;
+	[ "$n" -ge 1 ] || fail "the line of an exited producer has no MPSR_UNIT=$unit"
+	ids=$(ct journalctl -q --no-pager -o json --output-fields=SYSLOG_IDENTIFIER,MPSR_COMM -u mpsr \
+		MPSR_UNIT=$unit | sed -n 's/.*"MPSR_COMM":"\([^"]*\)".*"SYSLOG_IDENTIFIER":"\([^"]*\)".*/\1 \2/p;
+		s/.*"SYSLOG_IDENTIFIER":"\([^"]*\)".*"MPSR_COMM":"\([^"]*\)".*/\2 \1/p')
+	echo "MPSR_COMM, SYSLOG_IDENTIFIER: $ids"
+	# Gone before its accept (as a rule: mpsrd was not running), or seen alive.
+	case "$ids" in
+	"unknown uk$$" | "socat socat") ;;
+	*) fail "an exited producer's line is named '$ids', not by its unit (uk$$)" ;;
+	esac ;;
 esac
 rb_check_sanitizers

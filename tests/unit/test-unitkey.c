@@ -65,3 +65,36 @@ Test(unitkey, proc_cgroup_text) {
 	cr_assert_eq(unit_key_from_proc("12:cpu:/x\n", 10, &k), -EINVAL);
 	cr_assert_str_eq(k.unit, "");
 }
+
+static const char *name_of(const char *path) {
+	static char buf[UNIT_NAME_MAX];
+	struct unit_key k;
+
+	memset(&k, 0, sizeof(k));
+	if (path)
+		cr_assert_eq(unit_key_from_path(path, &k), 0);
+	unit_key_name(&k, buf, sizeof(buf));
+	return buf;
+}
+
+Test(unitkey, name_for_an_identifier) {
+	cr_assert_str_eq(name_of("/system.slice/nginx.service"), "nginx");
+	cr_assert_str_eq(name_of("/system.slice/system-getty.slice/getty@tty1.service"), "getty");
+	cr_assert_str_eq(name_of("/user.slice/user-1000.slice/user@1000.service/app.slice/"
+				 "backup.service"),
+			 "backup");
+	/* What names no program gives no name. */
+	cr_assert_str_eq(name_of("/user.slice/user-1000.slice/user@1000.service/init.scope"), "");
+	cr_assert_str_eq(name_of("/user.slice/user-1000.slice/session-3.scope"), "");
+	cr_assert_str_eq(name_of(NULL), "");
+}
+
+Test(unitkey, name_fits_its_buffer) {
+	struct unit_key k;
+	char buf[4];
+
+	memset(&k, 0, sizeof(k));
+	cr_assert_eq(unit_key_from_path("/system.slice/postgresql.service", &k), 0);
+	unit_key_name(&k, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "pos");
+}
