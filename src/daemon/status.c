@@ -43,7 +43,9 @@ void status_report(struct server *s, const char *state) {
 	char kept[96] = "";
 	if (st.slowed > 0)
 		snprintf(wait + strlen(wait), sizeof(wait) - strlen(wait),
-			 "%u units over their limit, read more slowly; ", st.slowed);
+			 st.slowed == 1 ? "%u unit over its limit, read more slowly; "
+					: "%u units over their limit, read more slowly; ",
+			 st.slowed);
 	if (st.unfinished > 0)
 		snprintf(kept, sizeof(kept), "; %" PRIu64 " bytes of unfinished lines kept",
 			 st.unfinished);

@@ -21,11 +21,11 @@ echo "held to $burst lines per $interval_ms ms"
 [ "$interval_ms" = 1000 ] || fail "interval $interval_ms ms, not the unit's 1 s"
 for i in $(seq 20); do
 	status=$(rb_show StatusText)
-	case "$status" in *"1 units over their limit"*) break ;; esac
+	case "$status" in *"1 unit over its limit"*) break ;; esac
 	sleep 0.1
 done
 echo "STATUS=$status"
-case "$status" in *"1 units over their limit"*) ;; *) fail "STATUS= does not count the slowed unit" ;; esac
+case "$status" in *"1 unit over its limit"*) ;; *) fail "STATUS= does not count the slowed unit" ;; esac
 # journald's scaling of the burst by free space is x1 to x5.
 [ "$burst" -ge 1000 ] && [ "$burst" -le 5000 ] || fail "burst $burst is not 1000 scaled"
 windows=$(((M + burst - 1) / burst))
