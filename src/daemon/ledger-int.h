@@ -25,6 +25,7 @@ struct ledger {
 	char *data;
 	size_t map_size;
 	size_t budget;
+	uint32_t uid; /* this process's effective uid, recorded with each entry it sends */
 	/* Bytes in all slots; the writer changes it, the loop may read it. */
 	_Atomic uint64_t staged;
 	uint32_t *free; /* free slots, a stack */

@@ -76,6 +76,7 @@ static int map(int fd, size_t budget, struct ledger **ret) {
 	if (!(l = calloc(1, sizeof(*l))))
 		return -ENOMEM;
 	l->map_size = size;
+	l->uid = (uint32_t)geteuid();
 	l->rec = mmap(NULL, l->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	l->free = calloc(head.n_slots + 1, sizeof(*l->free));
 	l->claimed = calloc(head.n_slots + 1, 1);
@@ -163,8 +164,8 @@ int ledger_adopt(int fd, size_t budget, struct ledger **ret) {
 	} else if ((r = map(fd, budget, ret)) < 0) {
 		return r; /* fd stays the caller's */
 	}
+	/* The record's uid stays the sender's of the entry in doubt until this one sends. */
 	(*ret)->rec->gen++;
-	(*ret)->rec->uid = (uint32_t)geteuid();
 	return 0;
 }
 

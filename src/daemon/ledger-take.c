@@ -122,6 +122,7 @@ void ledger_sending(struct ledger *l, struct ledger_conn *lc, uint64_t end,
 	/* The parity is the last character: 0 and 1 alternate along a connection's entries. */
 	lc->tag[lc->tag_iov.iov_len - 1] = (char)('0' + parity);
 	memcpy(rec->tag, lc->tag, lc->tag_iov.iov_len + 1);
+	rec->uid = l->uid;
 	publish(rec->writing, end + 1);
 }
 

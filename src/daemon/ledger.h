@@ -109,7 +109,7 @@ struct ledger_record {
 	 * match them.
 	 */
 	uint64_t id;
-	uint32_t uid; /* the writer's effective uid (of this generation) */
+	uint32_t uid; /* the effective uid of the process that sent the entry tagged tag */
 	uint32_t reserved;
 	/* The connection whose job is under way (its socket's inode), or 0. */
 	uint64_t ino;

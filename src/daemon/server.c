@@ -241,13 +241,14 @@ static int hand_over(uint64_t ino, const char *bytes, size_t len, void *data) {
 }
 
 /*
- * Whether journald has the entry in doubt, asked of mpsr-readback. It was
- * written by the last process, which had this one's uid: DynamicUser= keeps a
- * unit's uid while the unit is restarting.
+ * Whether journald has the entry in doubt, asked of mpsr-readback: an entry
+ * of the uid that sent it, as the record says (DynamicUser= may give a
+ * restarted unit another uid).
  */
 static int lookup_in_doubt(const char *tag, void *data) {
-	(void)data;
-	return readback_lookup(tag, getuid());
+	struct server *s = data;
+
+	return readback_lookup(tag, ledger_record(s->ledger)->uid);
 }
 
 /* What the last process was doing when it died: finished now, before anything is read. */

@@ -157,6 +157,24 @@ Test(ledger, tags_name_their_ledger_and_the_record_its_writer) {
 	ledger_free(other);
 }
 
+/*
+ * The entry in doubt is looked up under its sender's uid: a restart, even
+ * one killed in its recovery, leaves the record's uid as the sender's, and
+ * the next send records its own.
+ */
+Test(ledger, the_record_keeps_the_uid_that_sent_the_entry_in_doubt) {
+	struct ledger_conn back;
+	uint32_t me = (uint32_t)geteuid();
+
+	ledger_begin(L, &lc, NULL);
+	ledger_sending(L, &lc, 5, NULL);
+	cr_assert_eq(ledger_record(L)->uid, me);
+	ledger_record(L)->uid = me + 4242; /* as if another uid had sent it */
+	struct ledger *again = restart(&back);
+	cr_assert_eq(ledger_record(again)->uid, me + 4242, "a restart took the entry for its own");
+	ledger_free(again);
+}
+
 /* The framing state after an entry: a split line of priority prio. */
 static struct frame_state split_at(int prio) {
 	return (struct frame_state){.mid_line = true, .priority = prio, .facility = -1};
