@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,16 @@ int ledger_conn_init(struct ledger_conn *lc, struct ledger *l, int fd) {
 	*lc = (struct ledger_conn){.slot = -1};
 	if (fstat(fd, &st) < 0)
 		return -errno;
+	/*
+	 * No more accounts than slots: a job's end must find a slot for the
+	 * framing state it leaves (ledger.h, step 5), or a restart would forget
+	 * the priority, header or octet count of the message it cut. Only this
+	 * thread adds, so a count checked is not exceeded before the add.
+	 */
+	if (atomic_load(&l->accounts) >= l->rec->n_slots)
+		return -ENOSPC;
+	atomic_fetch_add(&l->accounts, 1);
+	lc->account = true;
 	lc->ino = (uint64_t)st.st_ino;
 	if ((lc->slot = find_slot(l, lc->ino)) >= 0)
 		l->claimed[lc->slot] = 1;
@@ -96,6 +107,9 @@ void ledger_conn_done(struct ledger *l, struct ledger_conn *lc) {
 	if (lc->slot >= 0)
 		ledger_slot_release(l, (uint32_t)lc->slot);
 	lc->slot = -1;
+	if (lc->account)
+		atomic_fetch_sub(&l->accounts, 1);
+	lc->account = false;
 }
 
 uint64_t ledger_staged_len(const struct ledger *l, const struct ledger_conn *lc) {

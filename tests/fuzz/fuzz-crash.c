@@ -64,7 +64,8 @@
  * those around the wrong one.
  *
  * Input: byte 0: bit 0 syslog framing, bit 1 two producers, bits 2-3 slots
- * - 1; byte 1 the first start's line_max and budget (see config()); then
+ * - 1 (at least one per producer: mpsrd serves no more producers than its
+ * ledger has slots, server.c); byte 1 the first start's line_max and budget (see config()); then
  * operations, each a byte (low 3 bits what, bit 3 which producer, the high
  * bits an argument) and its operands; see operate().
  */
@@ -408,6 +409,8 @@ static void setup(const uint8_t *data, size_t size) {
 			     .n_slots = 1u + (data[0] >> 2 & 3),
 			     .line_max_min = SIZE_MAX,
 			     .budget_min = SIZE_MAX};
+	if (P.n_slots < P.n_prod)
+		P.n_slots = P.n_prod;
 	journal_reset();
 	size_t line_max, budget;
 	config(data[1], &line_max, &budget);
