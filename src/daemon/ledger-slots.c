@@ -122,12 +122,16 @@ size_t ledger_staged(struct ledger *l, const struct ledger_conn *lc, char **data
 	return ledger_staged_len(l, lc);
 }
 
+/* Whether lc's slot, or a free one, has room for n more bytes after `keep`. */
+static bool slot_room(const struct ledger *l, const struct ledger_conn *lc, size_t keep, size_t n) {
+	return keep + n <= l->rec->slot_size && (lc->slot >= 0 || l->n_free > 0);
+}
+
 bool ledger_can_stage(const struct ledger *l, const struct ledger_conn *lc, size_t keep, size_t n) {
 	/* What lc has staged and does not keep is dropped at the job's end: it counts no more. */
 	uint64_t others = l->staged - ledger_staged_len(l, lc);
 
-	return others + keep + n <= l->budget && keep + n <= l->rec->slot_size &&
-	       (lc->slot >= 0 || l->n_free > 0);
+	return others + keep + n <= l->budget && slot_room(l, lc, keep, n);
 }
 
 bool ledger_slot_claim(struct ledger *l, struct ledger_conn *lc) {
@@ -142,10 +146,10 @@ bool ledger_slot_claim(struct ledger *l, struct ledger_conn *lc) {
 	return true;
 }
 
-ssize_t ledger_stage(struct ledger *l, struct ledger_conn *lc, int fd, size_t n) {
+static ssize_t stage(struct ledger *l, struct ledger_conn *lc, int fd, size_t n, bool budget) {
 	uint64_t have = ledger_staged_len(l, lc);
 
-	if (!ledger_can_stage(l, lc, have, n))
+	if (budget ? !ledger_can_stage(l, lc, have, n) : !slot_room(l, lc, have, n))
 		return -ENOSPC;
 	assert(l->rec->ino == 0); /* between jobs */
 	if (!ledger_slot_claim(l, lc))
@@ -155,4 +159,12 @@ ssize_t ledger_stage(struct ledger *l, struct ledger_conn *lc, int fd, size_t n)
 	if (k > 0)
 		l->staged += (uint64_t)k;
 	return k;
+}
+
+ssize_t ledger_stage(struct ledger *l, struct ledger_conn *lc, int fd, size_t n) {
+	return stage(l, lc, fd, n, true);
+}
+
+ssize_t ledger_stage_start(struct ledger *l, struct ledger_conn *lc, int fd, size_t n) {
+	return stage(l, lc, fd, n, false);
 }

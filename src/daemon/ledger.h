@@ -211,6 +211,12 @@ bool ledger_can_stage(const struct ledger *l, const struct ledger_conn *lc, size
  * negative errno.
  */
 ssize_t ledger_stage(struct ledger *l, struct ledger_conn *lc, int fd, size_t n);
+/*
+ * As ledger_stage(), whatever the budget: for the start of a message that
+ * cannot be told from text yet (frame_undecided(): at most FRAME_SLACK
+ * bytes, those staged included), which a cut would make text of.
+ */
+ssize_t ledger_stage_start(struct ledger *l, struct ledger_conn *lc, int fd, size_t n);
 
 /*
  * A job on lc's connection starts; positions count its staged bytes, then

@@ -403,3 +403,62 @@ Test(stream_ledger, ledger_account_always_has_a_slot_for_its_framing_state) {
 	ledger_free(again);
 	ledger_free(l);
 }
+
+/*
+ * Over the budget (0: none), a message whose octet count is half written is
+ * staged all the same: cut there, "30 <1" would be text and the message would
+ * run on into the next one ("aaa...8 <13>xyzwok" as one entry).
+ */
+Test(stream_ledger, ledger_budget_never_cuts_an_octet_count_in_two) {
+	struct test_sink t = sink(false, -1);
+	struct relay rr = relay_with(64);
+	struct ledger *l;
+
+	in.fs.syslog = true;
+	cr_assert_eq(ledger_new(4, ledger_slot_size(64), 0, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	produce("30 <1");
+	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 0, "half a count is no entry");
+	cr_assert_eq(queued(), -1);
+	cr_assert_eq(ledger_staged_total(l), 5);
+	produce("3>app: aaaaaaaaaaa");
+	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_str_eq(t.got[0], "aaaaaaaaaaa");
+	cr_assert_str_eq(t.brk[0], "budget");
+	cr_assert_eq(t.prio[0], 5);
+	cr_assert_eq(ledger_staged_total(l), 0);
+	produce("bbbbbbbbbb8 <13>xyzwok\n");
+	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 4);
+	cr_assert_str_eq(t.got[1], "bbbbbbbbbb");
+	cr_assert_eq(t.prio[1], 5);
+	cr_assert_str_eq(t.ident[1], "app");
+	cr_assert_str_eq(t.got[2], "xyzw");
+	cr_assert_str_eq(t.got[3], "ok");
+	ledger_free(l);
+	relay_done(&rr);
+}
+
+/* Nor a "<N>" prefix: cut after "<2", the line would lose its priority. */
+Test(stream_ledger, ledger_budget_never_cuts_a_prefix_in_two) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(0);
+
+	produce("<2");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 0);
+	cr_assert_eq(ledger_staged_total(l), 2);
+	produce(">unfin");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	produce("ished\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.got[0], "unfin");
+	cr_assert_str_eq(t.brk[0], "budget");
+	cr_assert_eq(t.prio[0], 2);
+	cr_assert_str_eq(t.got[1], "ished");
+	cr_assert_eq(t.prio[1], 2);
+	ledger_free(l);
+}
