@@ -103,6 +103,8 @@ struct producer {
 	struct origin origin;
 	uint8_t *bytes; /* all it wrote */
 	size_t len, cap;
+	size_t *ends; /* where each write ended in bytes */
+	size_t n_ends, cap_ends;
 };
 
 /* The simulated process, the fuzzer's only global state besides the journal's. */
@@ -311,6 +313,11 @@ static void produce(struct producer *p, const uint8_t *b, size_t n) {
 		/* Counted as sent: a restart in settle() must see only these. */
 		memcpy(p->bytes + p->len, b, (size_t)k);
 		p->len += (size_t)k;
+		if (p->n_ends == p->cap_ends) {
+			p->cap_ends = p->cap_ends ? p->cap_ends * 2 : 64;
+			CHECK((p->ends = realloc(p->ends, p->cap_ends * sizeof(*p->ends))));
+		}
+		p->ends[p->n_ends++] = p->len;
 		b += k;
 		n -= (size_t)k;
 	}
@@ -467,6 +474,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 			.slot_size = P.slot_size,
 			.line_maxes = P.line_maxes,
 			.n_line_maxes = P.n_line_maxes,
+			.ends = p->ends,
+			.n_ends = p->n_ends,
 		};
 		journal_expect(&want);
 	}
@@ -477,6 +486,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	for (unsigned i = 0; i < P.n_prod; i++) {
 		close(P.prod[i].write);
 		free(P.prod[i].bytes);
+		free(P.prod[i].ends);
 	}
 	return 0;
 }
