@@ -410,6 +410,16 @@ static size_t expect_segment(const struct expect_stream *w, size_t *at, size_t p
 		expect_any(w, at, m, &m->st);
 		*m = (struct message){.text = m->text, .cap = m->cap};
 	}
+	/*
+	 * The stream ended right after a piece split at line_max (an octet
+	 * count longer than what came, its bytes a multiple of line_max): that
+	 * message ends there, as at an end of file.
+	 */
+	if (eof && m->consumed > 0) {
+		m->brk = FRAME_BREAK_EOF;
+		expect_any(w, at, m, &m->st);
+		*m = (struct message){.text = m->text, .cap = m->cap};
+	}
 	return pos;
 }
 
