@@ -40,6 +40,12 @@ struct ledger {
 	/* Connections given an account in this generation (ledger_conn_init(), the loop's thread).
 	 */
 	uint64_t n_conns;
+	/*
+	 * Accounts open now (ledger_conn_init() to ledger_conn_done()), at most
+	 * n_slots: so every account finds a slot for its framing state. Given on
+	 * the loop's thread only, given back on the writer's.
+	 */
+	_Atomic uint32_t accounts;
 };
 
 /*

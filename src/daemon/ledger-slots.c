@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,16 @@ int ledger_conn_init(struct ledger_conn *lc, struct ledger *l, int fd) {
 	*lc = (struct ledger_conn){.slot = -1};
 	if (fstat(fd, &st) < 0)
 		return -errno;
+	/*
+	 * No more accounts than slots: a job's end must find a slot for the
+	 * framing state it leaves (ledger.h, step 5), or a restart would forget
+	 * the priority, header or octet count of the message it cut. Only this
+	 * thread adds, so a count checked is not exceeded before the add.
+	 */
+	if (atomic_load(&l->accounts) >= l->rec->n_slots)
+		return -ENOSPC;
+	atomic_fetch_add(&l->accounts, 1);
+	lc->account = true;
 	lc->ino = (uint64_t)st.st_ino;
 	if ((lc->slot = find_slot(l, lc->ino)) >= 0)
 		l->claimed[lc->slot] = 1;
@@ -96,6 +107,9 @@ void ledger_conn_done(struct ledger *l, struct ledger_conn *lc) {
 	if (lc->slot >= 0)
 		ledger_slot_release(l, (uint32_t)lc->slot);
 	lc->slot = -1;
+	if (lc->account)
+		atomic_fetch_sub(&l->accounts, 1);
+	lc->account = false;
 }
 
 uint64_t ledger_staged_len(const struct ledger *l, const struct ledger_conn *lc) {
@@ -108,12 +122,16 @@ size_t ledger_staged(struct ledger *l, const struct ledger_conn *lc, char **data
 	return ledger_staged_len(l, lc);
 }
 
+/* Whether lc's slot, or a free one, has room for n more bytes after `keep`. */
+static bool slot_room(const struct ledger *l, const struct ledger_conn *lc, size_t keep, size_t n) {
+	return keep + n <= l->rec->slot_size && (lc->slot >= 0 || l->n_free > 0);
+}
+
 bool ledger_can_stage(const struct ledger *l, const struct ledger_conn *lc, size_t keep, size_t n) {
 	/* What lc has staged and does not keep is dropped at the job's end: it counts no more. */
 	uint64_t others = l->staged - ledger_staged_len(l, lc);
 
-	return others + keep + n <= l->budget && keep + n <= l->rec->slot_size &&
-	       (lc->slot >= 0 || l->n_free > 0);
+	return others + keep + n <= l->budget && slot_room(l, lc, keep, n);
 }
 
 bool ledger_slot_claim(struct ledger *l, struct ledger_conn *lc) {
@@ -128,10 +146,10 @@ bool ledger_slot_claim(struct ledger *l, struct ledger_conn *lc) {
 	return true;
 }
 
-ssize_t ledger_stage(struct ledger *l, struct ledger_conn *lc, int fd, size_t n) {
+static ssize_t stage(struct ledger *l, struct ledger_conn *lc, int fd, size_t n, bool budget) {
 	uint64_t have = ledger_staged_len(l, lc);
 
-	if (!ledger_can_stage(l, lc, have, n))
+	if (budget ? !ledger_can_stage(l, lc, have, n) : !slot_room(l, lc, have, n))
 		return -ENOSPC;
 	assert(l->rec->ino == 0); /* between jobs */
 	if (!ledger_slot_claim(l, lc))
@@ -141,4 +159,12 @@ ssize_t ledger_stage(struct ledger *l, struct ledger_conn *lc, int fd, size_t n)
 	if (k > 0)
 		l->staged += (uint64_t)k;
 	return k;
+}
+
+ssize_t ledger_stage(struct ledger *l, struct ledger_conn *lc, int fd, size_t n) {
+	return stage(l, lc, fd, n, true);
+}
+
+ssize_t ledger_stage_start(struct ledger *l, struct ledger_conn *lc, int fd, size_t n) {
+	return stage(l, lc, fd, n, false);
 }

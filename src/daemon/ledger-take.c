@@ -80,8 +80,10 @@ void ledger_begin(struct ledger *l, struct ledger_conn *lc, struct frame_state *
 	if (!lc->resumed && lc->slot >= 0 && fs)
 		ledger_frame_load(&l->slots[lc->slot].frame, fs);
 	lc->resumed = true;
-	/* A slot for the state this job ends in; without a free one, a restart forgets it. */
-	(void)ledger_slot_claim(l, lc);
+	/* A slot for the state this job ends in: every account finds one (ledger_conn_init()). */
+	bool slot = ledger_slot_claim(l, lc);
+	assert(slot);
+	(void)slot;
 	publish(rec->writing, 0);
 	publish(rec->confirmed, 0);
 	publish(rec->last, 0);
@@ -107,8 +109,10 @@ void ledger_end(struct ledger *l, struct ledger_conn *lc, const struct frame_sta
 		ledger_frame_save(&slot->frame, fs);
 	publish(l->rec->ino, 0);
 	/* The slot waits only while it holds an unfinished line or a state to go on from. */
-	if (slot && slot->state == 0 && !slot->frame.set)
-		ledger_conn_done(l, lc);
+	if (slot && slot->state == 0 && !slot->frame.set) {
+		ledger_slot_release(l, (uint32_t)lc->slot);
+		lc->slot = -1;
+	}
 }
 
 void ledger_sending(struct ledger *l, struct ledger_conn *lc, uint64_t end,

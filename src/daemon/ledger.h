@@ -20,8 +20,10 @@
  * keeps in their order (publish(), ledger-int.h). A job's positions count
  * C's staged bytes first, then the bytes in its socket.
  *
- *  1. begin (ledger_begin): writing, confirmed, last, take = 0; carried = C's
- *     staged length; frame_begin = C's framing state; then ino = C.
+ *  1. begin (ledger_begin): C has a slot (it claims a free one if it has
+ *     none: there are no more accounts than slots, ledger_conn_init());
+ *     writing, confirmed, last, take = 0; carried = C's staged length;
+ *     frame_begin = C's framing state; then ino = C.
  *     Invariant: ino != 0 says the rest of the record is this job's.
  *  2. send (ledger_sending): frame[p] = the framing state after the entry
  *     (p: its parity; frame[!p] stays that of the last confirmed entry);
@@ -178,17 +180,19 @@ struct ledger_conn {
 	uint64_t entries;
 	int slot;     /* -1: none (nothing staged, no framing state kept) */
 	bool resumed; /* its framing state was read back from its slot (first job) */
+	bool account; /* it holds one of the ledger's accounts (one per slot) */
 	char tag[LEDGER_TAG_MAX];
 	struct iovec tag_iov; /* the next entry's tag field */
 };
 
 /*
- * Returns 0, or a negative errno when fd cannot be told apart (then it goes
- * without a ledger). A connection kept from before gets back its slot.
+ * Returns 0, or a negative errno when fd cannot be told apart or when every
+ * slot has an account already (-ENOSPC): then it goes without a ledger. A
+ * connection kept from before gets back its slot.
  */
 int ledger_conn_init(struct ledger_conn *lc, struct ledger *l, int fd);
 
-/* The connection is over: its slot is free again. */
+/* The connection is over: its slot is free again, and its account another's. */
 void ledger_conn_done(struct ledger *l, struct ledger_conn *lc);
 
 /* The unfinished line staged for lc: its length, and its bytes in *data. */
@@ -207,6 +211,12 @@ bool ledger_can_stage(const struct ledger *l, const struct ledger_conn *lc, size
  * negative errno.
  */
 ssize_t ledger_stage(struct ledger *l, struct ledger_conn *lc, int fd, size_t n);
+/*
+ * As ledger_stage(), whatever the budget: for the start of a message that
+ * cannot be told from text yet (frame_undecided(): at most FRAME_SLACK
+ * bytes, those staged included), which a cut would make text of.
+ */
+ssize_t ledger_stage_start(struct ledger *l, struct ledger_conn *lc, int fd, size_t n);
 
 /*
  * A job on lc's connection starts; positions count its staged bytes, then

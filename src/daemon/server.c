@@ -209,7 +209,7 @@ static int adopt_kept(int fd, void *data) {
 
 /* A new ledger, kept in the fd store: from now on, a crash repeats no line. */
 static int ledger_start(struct server *s) {
-	/* A slot per producer, as far as it is sensible: more producers share the budget's rest. */
+	/* A slot per producer, as far as it is sensible: serve_within_slots() serves no more. */
 	unsigned slots = s->cfg.max_connections < LEDGER_SLOTS_MAX ? s->cfg.max_connections
 								   : LEDGER_SLOTS_MAX;
 	size_t slot = ledger_slot_size(s->cfg.relay.line_max);
@@ -270,14 +270,31 @@ static void ledger_finish(struct server *s) {
 		log_info("unfinished lines kept from before: %" PRIu64 " bytes", staged);
 }
 
+/*
+ * A producer's account in the ledger needs a slot of its own (ledger.h): no
+ * more are served than the ledger has, or the next would go without one.
+ */
+static void serve_within_slots(struct server *s) {
+	uint32_t slots = ledger_record(s->ledger)->n_slots;
+
+	if (slots >= s->cfg.max_connections)
+		return;
+	log_notice("serving up to %" PRIu32 " producers, one per slot of the ledger (a ledger "
+		   "kept across restarts keeps its slots until mpsrd is stopped)",
+		   slots);
+	s->cfg.max_connections = slots;
+}
+
 int server_restore(struct server *s) {
 	bool kept = s->ledger != NULL; /* passed at start: a last process may have left work */
 	int r;
 
 	if (s->cfg.fd_store && !s->ledger && (r = ledger_start(s)) < 0)
 		log_warning_errno(r, "no ledger: a crash may store up to 8 lines twice");
-	if (s->ledger && s->cfg.fd_store)
+	if (s->ledger && s->cfg.fd_store) {
 		conns_use_ledger(s->conns, s->ledger);
+		serve_within_slots(s);
+	}
 	int n = restore_run(s->restore, s->holder, adopt_kept, s);
 	restore_free(s->restore);
 	s->restore = NULL;

@@ -255,10 +255,17 @@ static int unfinished(struct stream_in *in, struct relay *r, struct line_sink *s
 
 	if (from >= fe->len)
 		return READ_MORE;
+	/*
+	 * A message start that cannot be told from text yet (half an octet
+	 * count or "<PRI>") is staged whatever the budget: cut, it would be
+	 * text, and a count's message would run on into the next ones.
+	 */
+	in->stage_start = frame_undecided(fe->buf + fe->stored, fe->len - fe->stored, &in->fs);
 	/* The producer's share of the budget first (tenant.h), then the budget. */
 	bool share = !r->gate || !r->gate->may_stage ||
 		     r->gate->may_stage(r->gate, kept + fe->len - from);
-	if (share && ledger_can_stage(in->ledger, &in->lc, kept, fe->len - from)) {
+	if (in->stage_start ||
+	    (share && ledger_can_stage(in->ledger, &in->lc, kept, fe->len - from))) {
 		in->stage = fe->len - from;
 		return READ_MORE;
 	}
@@ -338,7 +345,8 @@ static int read_once(struct stream_in *in, struct relay *r, struct line_sink *si
 		if ((k = take_upto(in, r, &fe, fe.len)) < 0)
 			return k;
 		/* Beyond the budget, the line is written as it stands, as with a ledger. */
-		fe.cut = !stream_carry_fits(in, fe.taken - fe.stored);
+		fe.cut = !frame_undecided(buf + fe.stored, fe.taken - fe.stored, &in->fs) &&
+			 !stream_carry_fits(in, fe.taken - fe.stored);
 		fe.eof_name = "budget";
 		if (fe.cut && (k = feed(in, r, sink, &fe)) < 0)
 			return k;
@@ -370,7 +378,9 @@ int stream_read(struct stream_in *in, struct relay *r, struct line_sink *sink) {
 	if (!in->ledger)
 		return k;
 	if (k == READ_MORE && in->stage > 0) {
-		ssize_t n = ledger_stage(in->ledger, &in->lc, in->fd, in->stage);
+		ssize_t n = in->stage_start
+				    ? ledger_stage_start(in->ledger, &in->lc, in->fd, in->stage)
+				    : ledger_stage(in->ledger, &in->lc, in->fd, in->stage);
 		if (n < 0)
 			return (int)n;
 		r->stats.bytes += (uint64_t)n;

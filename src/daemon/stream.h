@@ -43,6 +43,7 @@ struct stream_in {
 	struct ledger *ledger;
 	struct ledger_conn lc;
 	size_t stage; /* bytes of an unfinished line to stage once the job's account is closed */
+	bool stage_start; /* they start a message that cannot be told from text yet */
 };
 
 /*

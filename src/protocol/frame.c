@@ -309,3 +309,25 @@ bool frame_cut(const char *buf, size_t len, size_t line_max, struct frame_state 
 	       struct frame *f) {
 	return frame(buf, len, line_max, FRAME_CUT, st, f);
 }
+
+bool frame_undecided(const char *buf, size_t len, const struct frame_state *st) {
+	size_t at = 0, prefix, mlen;
+	int pri;
+
+	if (len == 0 || st->mid_line || st->no_prefix)
+		return false;
+	/* As frame_lines() waits: "<" or "<N", N 0..7. */
+	if (!st->syslog)
+		return len == 1 ? buf[0] == '<'
+				: len == 2 && buf[0] == '<' && buf[1] >= '0' && buf[1] <= '7';
+	if ((st->ended == ENDED_NEWLINE && buf[0] == '\0') ||
+	    (st->ended == ENDED_NUL && buf[0] == '\n'))
+		at = 1;
+	if (at == len)
+		return false;
+	if (octet_count(buf + at, len - at, FRAME_MORE, &prefix, &mlen) < 0)
+		return true;
+	/* A "<PRI>" half written, with nothing after it. */
+	return len - at < SYSLOG_PRI_MAX && syslog_pri(buf + at, len - at, &pri) == 0 &&
+	       pri_may_follow(buf + at, len - at);
+}

@@ -100,3 +100,11 @@ bool frame_next(const char *buf, size_t len, size_t line_max, bool eof, struct f
  */
 bool frame_cut(const char *buf, size_t len, size_t line_max, struct frame_state *st,
 	       struct frame *f);
+
+/*
+ * Whether buf[0..len), the start of a message from st on, is still too short
+ * to tell its "<N>" prefix, octet count or "<PRI>" from text: frame_next()
+ * waits for more, frame_cut() would take it for text (a count's message then
+ * runs on into the next ones). At most FRAME_SLACK bytes are.
+ */
+bool frame_undecided(const char *buf, size_t len, const struct frame_state *st);

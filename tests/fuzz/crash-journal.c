@@ -314,12 +314,55 @@ static bool expect_message(const struct expect_stream *w, size_t *at, const stru
 }
 
 /*
+ * m framed again from st with line_max, its first piece cut at the stream's
+ * byte cut (0: not cut), must be the entries from `from` on.
+ */
+static bool expect_reframed(const struct expect_stream *w, size_t *at, size_t from,
+			    const struct message *m, const struct frame_state *st, size_t line_max,
+			    size_t cut) {
+	const char *b = (const char *)w->bytes;
+	struct message alt = {0};
+	struct frame_state s = *st;
+	struct frame f;
+	size_t pos = m->at, end = m->at + m->consumed;
+
+	if (cut) {
+		/* Only the budget cuts a message where the bytes end. */
+		size_t i = from;
+		while (i < J.n && J.e[i].ino != w->ino)
+			i++;
+		if (i == J.n || strcmp(J.e[i].brk, "budget") != 0)
+			return false;
+		/* Nor inside a prefix, "<PRI>" or octet count: those are staged whatever the
+		 * budget. */
+		if (frame_undecided(b + pos, cut - pos, st))
+			return false;
+		if (!frame_cut(b + pos, cut - pos, line_max, &s, &f) || f.brk != FRAME_BREAK_CUT)
+			return false;
+		message_add(&alt, b + pos, pos, &f);
+		pos += f.consumed;
+	}
+	while (pos < end && frame_next(b + pos, end - pos, line_max, true, &s, &f)) {
+		message_add(&alt, b + pos, pos, &f);
+		pos += f.consumed;
+	}
+	alt.brk = m->brk;
+	*at = from;
+	bool ok = pos == end && expect_message(w, at, &alt);
+	free(alt.text);
+	return ok;
+}
+
+/*
  * m, or m framed with another start's line_max from st (a syslog header is
- * read within a line_max window), must be the next entries.
+ * read within a line_max window), or m cut at the budget inside its syslog
+ * header (the header is read as far as it came, its rest is text of the next
+ * piece; its "<PRI>" and octet count are never cut: mpsr(7)), must be the
+ * next entries. Such a cut falls where all the producer had sent ended: at
+ * the end of one of its writes.
  */
 static void expect_any(const struct expect_stream *w, size_t *at, const struct message *m,
 		       const struct frame_state *st) {
-	const char *b = (const char *)w->bytes;
 	size_t from = *at;
 	char first[sizeof(mismatch)];
 	size_t first_near;
@@ -328,24 +371,16 @@ static void expect_any(const struct expect_stream *w, size_t *at, const struct m
 		return;
 	memcpy(first, mismatch, sizeof(first));
 	first_near = mismatch_near;
-	for (size_t i = 0; i < w->n_line_maxes; i++) {
-		struct message alt = {0};
-		struct frame_state s = *st;
-		struct frame f;
-		size_t pos = m->at, end = m->at + m->consumed;
-		if (w->line_maxes[i] == w->line_max_min)
-			continue;
-		while (pos < end &&
-		       frame_next(b + pos, end - pos, w->line_maxes[i], true, &s, &f)) {
-			message_add(&alt, b + pos, pos, &f);
-			pos += f.consumed;
-		}
-		alt.brk = m->brk;
-		*at = from;
-		bool ok = pos == end && expect_message(w, at, &alt);
-		free(alt.text);
-		if (ok)
+	for (size_t i = 0; i < w->n_line_maxes; i++)
+		if (w->line_maxes[i] != w->line_max_min &&
+		    expect_reframed(w, at, from, m, st, w->line_maxes[i], 0))
 			return;
+	for (size_t k = 0; k < w->n_ends; k++) {
+		if (w->ends[k] <= m->at || w->ends[k] >= m->at + m->consumed)
+			continue;
+		for (size_t i = 0; i < w->n_line_maxes; i++)
+			if (expect_reframed(w, at, from, m, st, w->line_maxes[i], w->ends[k]))
+				return;
 	}
 	fprintf(stderr, "fuzz-crash: %s\n", first);
 	dump(first_near);
@@ -372,6 +407,16 @@ static size_t expect_segment(const struct expect_stream *w, size_t *at, size_t p
 		pos += f.consumed;
 		if (f.brk == FRAME_BREAK_LINE_MAX)
 			continue;
+		expect_any(w, at, m, &m->st);
+		*m = (struct message){.text = m->text, .cap = m->cap};
+	}
+	/*
+	 * The stream ended right after a piece split at line_max (an octet
+	 * count longer than what came, its bytes a multiple of line_max): that
+	 * message ends there, as at an end of file.
+	 */
+	if (eof && m->consumed > 0) {
+		m->brk = FRAME_BREAK_EOF;
 		expect_any(w, at, m, &m->st);
 		*m = (struct message){.text = m->text, .cap = m->cap};
 	}

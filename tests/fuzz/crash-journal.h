@@ -35,6 +35,8 @@ struct expect_stream {
 	size_t slot_size;
 	const size_t *line_maxes; /* every line_max a start used */
 	size_t n_line_maxes;
+	const size_t *ends; /* where each of its writes ended: a cut at the budget falls on one */
+	size_t n_ends;
 };
 
 /* Checks the producer's entries (see fuzz-crash.c); aborts when they are wrong. */

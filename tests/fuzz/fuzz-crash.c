@@ -64,7 +64,8 @@
  * those around the wrong one.
  *
  * Input: byte 0: bit 0 syslog framing, bit 1 two producers, bits 2-3 slots
- * - 1; byte 1 the first start's line_max and budget (see config()); then
+ * - 1 (at least one per producer: mpsrd serves no more producers than its
+ * ledger has slots, server.c); byte 1 the first start's line_max and budget (see config()); then
  * operations, each a byte (low 3 bits what, bit 3 which producer, the high
  * bits an argument) and its operands; see operate().
  */
@@ -102,6 +103,8 @@ struct producer {
 	struct origin origin;
 	uint8_t *bytes; /* all it wrote */
 	size_t len, cap;
+	size_t *ends; /* where each write ended in bytes */
+	size_t n_ends, cap_ends;
 };
 
 /* The simulated process, the fuzzer's only global state besides the journal's. */
@@ -310,6 +313,11 @@ static void produce(struct producer *p, const uint8_t *b, size_t n) {
 		/* Counted as sent: a restart in settle() must see only these. */
 		memcpy(p->bytes + p->len, b, (size_t)k);
 		p->len += (size_t)k;
+		if (p->n_ends == p->cap_ends) {
+			p->cap_ends = p->cap_ends ? p->cap_ends * 2 : 64;
+			CHECK((p->ends = realloc(p->ends, p->cap_ends * sizeof(*p->ends))));
+		}
+		p->ends[p->n_ends++] = p->len;
 		b += k;
 		n -= (size_t)k;
 	}
@@ -408,6 +416,8 @@ static void setup(const uint8_t *data, size_t size) {
 			     .n_slots = 1u + (data[0] >> 2 & 3),
 			     .line_max_min = SIZE_MAX,
 			     .budget_min = SIZE_MAX};
+	if (P.n_slots < P.n_prod)
+		P.n_slots = P.n_prod;
 	journal_reset();
 	size_t line_max, budget;
 	config(data[1], &line_max, &budget);
@@ -464,6 +474,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 			.slot_size = P.slot_size,
 			.line_maxes = P.line_maxes,
 			.n_line_maxes = P.n_line_maxes,
+			.ends = p->ends,
+			.n_ends = p->n_ends,
 		};
 		journal_expect(&want);
 	}
@@ -474,6 +486,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	for (unsigned i = 0; i < P.n_prod; i++) {
 		close(P.prod[i].write);
 		free(P.prod[i].bytes);
+		free(P.prod[i].ends);
 	}
 	return 0;
 }

@@ -463,3 +463,34 @@ Test(frame, cut_keeps_an_octet_counts_rest_and_header) {
 	cr_assert_eq(f.len, 4);
 	cr_assert_eq(f.brk, FRAME_BREAK_NONE);
 }
+
+/* What frame_cut() would take for text though more bytes could make it a prefix or a count. */
+Test(frame, undecided_starts) {
+	struct frame_state lines = {.priority = -1}, sys = {.priority = -1, .syslog = true};
+	const char *yes_lines[] = {"<", "<3"}, *no_lines[] = {"<3>", "<8", "a", "<3>a", "3"};
+	const char *yes_sys[] = {"1", "17", "17 ", "17 <", "17 <1", "17 <13", "123456789 <191",
+				 "<", "<1", "<13", "<191"};
+	const char *no_sys[] = {"17 <13>", "<13>", "17 x", "1234567890", "<13>app",
+				"a",       "17\n", "<1\n", "07",         "<01"};
+
+	for (size_t i = 0; i < sizeof(yes_lines) / sizeof(*yes_lines); i++)
+		cr_assert(frame_undecided(yes_lines[i], strlen(yes_lines[i]), &lines), "%s",
+			  yes_lines[i]);
+	for (size_t i = 0; i < sizeof(no_lines) / sizeof(*no_lines); i++)
+		cr_assert_not(frame_undecided(no_lines[i], strlen(no_lines[i]), &lines), "%s",
+			      no_lines[i]);
+	for (size_t i = 0; i < sizeof(yes_sys) / sizeof(*yes_sys); i++) {
+		cr_assert(frame_undecided(yes_sys[i], strlen(yes_sys[i]), &sys), "%s", yes_sys[i]);
+		cr_assert_leq(strlen(yes_sys[i]), FRAME_SLACK);
+	}
+	for (size_t i = 0; i < sizeof(no_sys) / sizeof(*no_sys); i++)
+		cr_assert_not(frame_undecided(no_sys[i], strlen(no_sys[i]), &sys), "%s", no_sys[i]);
+	/* After "\n", a NUL is the terminator's second half; what follows it starts the message. */
+	sys.ended = 1;
+	cr_assert(frame_undecided("\0"
+				  "17 <1",
+				  6, &sys));
+	/* The rest of a split line is text whatever it looks like. */
+	sys = (struct frame_state){.priority = 5, .syslog = true, .mid_line = true};
+	cr_assert_not(frame_undecided("17 <1", 5, &sys));
+}

@@ -163,6 +163,30 @@ Test(ledger_slots, budget_and_slot_size_bound_what_is_staged) {
 	cr_assert_eq(ledger_staged_total(L), 10);
 }
 
+/*
+ * A job's end keeps the connection's framing state in its slot: a connection
+ * with an account and no slot to be had would lose it at a restart (the rest
+ * of a split line read as a message of its own, an octet count's rest as a
+ * new message). So there are no more accounts than slots, and a connection's
+ * end gives its account back.
+ */
+Test(ledger_slots, no_more_accounts_than_slots) {
+	struct ledger_conn more[4];
+
+	for (int i = 0; i < 3; i++) /* lc holds the first of L's 4 */
+		cr_assert_eq(ledger_conn_init(&more[i], L, sv[1]), 0);
+	cr_assert_eq(ledger_conn_init(&more[3], L, sv[1]), -ENOSPC,
+		     "a fifth account in a ledger of 4 slots");
+	ledger_conn_done(L, &lc);
+	cr_assert_eq(ledger_conn_init(&more[3], L, sv[1]), 0);
+	/* A restart counts the accounts of its own connections. */
+	struct ledger *again;
+	cr_assert_eq(ledger_adopt(dup(ledger_fd(L)), BUDGET, &again), 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(ledger_conn_init(&more[i], again, sv[1]), 0);
+	ledger_free(again);
+}
+
 /* A slot whose connection did not come back is freed at recovery. */
 Test(ledger_slots, slots_of_vanished_connections_are_freed) {
 	char buf[16];

@@ -350,3 +350,115 @@ Test(stream_ledger, ledger_terminator_half_survives_a_restart) {
 	ledger_free(again);
 	ledger_free(l);
 }
+
+static int other[2]; /* a second producer's socket pair */
+static int find_both(uint64_t ino, void *data) {
+	struct stream_in *b = data;
+	return ino == b->lc.ino ? other[0] : sv[0];
+}
+
+/*
+ * Two producers and one slot: the one that holds it (its "a\n" may be
+ * followed by the NUL of a "\n\0") leaves none for the other, whose line
+ * split at line-max would go on after a restart without its priority and
+ * identifier. So the second goes without an account until the first is over;
+ * then it gets one, and its split line keeps its header across a restart.
+ */
+Test(stream_ledger, ledger_account_always_has_a_slot_for_its_framing_state) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l, *again;
+	struct stream_in b, b2;
+
+	in.fs.syslog = true;
+	cr_assert_eq(ledger_new(1, ledger_slot_size(16), 1 << 20, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	produce("a\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, other), 0);
+	stream_in_init(&b, other[0], true);
+	cr_assert_eq(stream_in_ledger(&b, l), -ENOSPC, "an account without a slot to be had");
+	cr_assert_eq(shutdown(sv[1], SHUT_WR), 0);
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_END);
+	stream_in_init(&b, other[0], true);
+	cr_assert_eq(stream_in_ledger(&b, l), 0, "the account of a connection over is given back");
+	cr_assert_eq(write(other[1], "<13>app: 0123456789", 19), 19);
+	cr_assert_eq(stream_read(&b, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.got[1], "0123456");
+	cr_assert_eq(stream_drain(&b, &r, &t.sink, true), READ_MORE);
+	cr_assert_eq(ledger_adopt(dup(ledger_fd(l)), 1 << 20, &again), 0);
+	stream_in_init(&b2, other[0], true);
+	cr_assert_eq(stream_in_ledger(&b2, again), 0);
+	cr_assert_geq(ledger_recover(again, find_both, lookup_none, &b2), 0);
+	cr_assert_eq(write(other[1], "ABC\n", 4), 4);
+	cr_assert_eq(stream_read(&b2, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 3);
+	cr_assert_str_eq(t.got[2], "789ABC");
+	cr_assert_eq(t.prio[2], 5);
+	cr_assert_str_eq(t.ident[2], "app");
+	stream_in_done(&b);
+	stream_in_done(&b2);
+	close(other[0]);
+	close(other[1]);
+	ledger_free(again);
+	ledger_free(l);
+}
+
+/*
+ * Over the budget (0: none), a message whose octet count is half written is
+ * staged all the same: cut there, "30 <1" would be text and the message would
+ * run on into the next one ("aaa...8 <13>xyzwok" as one entry).
+ */
+Test(stream_ledger, ledger_budget_never_cuts_an_octet_count_in_two) {
+	struct test_sink t = sink(false, -1);
+	struct relay rr = relay_with(64);
+	struct ledger *l;
+
+	in.fs.syslog = true;
+	cr_assert_eq(ledger_new(4, ledger_slot_size(64), 0, &l), 0);
+	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	produce("30 <1");
+	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 0, "half a count is no entry");
+	cr_assert_eq(queued(), -1);
+	cr_assert_eq(ledger_staged_total(l), 5);
+	produce("3>app: aaaaaaaaaaa");
+	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 1);
+	cr_assert_str_eq(t.got[0], "aaaaaaaaaaa");
+	cr_assert_str_eq(t.brk[0], "budget");
+	cr_assert_eq(t.prio[0], 5);
+	cr_assert_eq(ledger_staged_total(l), 0);
+	produce("bbbbbbbbbb8 <13>xyzwok\n");
+	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 4);
+	cr_assert_str_eq(t.got[1], "bbbbbbbbbb");
+	cr_assert_eq(t.prio[1], 5);
+	cr_assert_str_eq(t.ident[1], "app");
+	cr_assert_str_eq(t.got[2], "xyzw");
+	cr_assert_str_eq(t.got[3], "ok");
+	ledger_free(l);
+	relay_done(&rr);
+}
+
+/* Nor a "<N>" prefix: cut after "<2", the line would lose its priority. */
+Test(stream_ledger, ledger_budget_never_cuts_a_prefix_in_two) {
+	struct test_sink t = sink(false, -1);
+	struct ledger *l = with_ledger(0);
+
+	produce("<2");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 0);
+	cr_assert_eq(ledger_staged_total(l), 2);
+	produce(">unfin");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	produce("ished\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.got[0], "unfin");
+	cr_assert_str_eq(t.brk[0], "budget");
+	cr_assert_eq(t.prio[0], 2);
+	cr_assert_str_eq(t.got[1], "ished");
+	cr_assert_eq(t.prio[1], 2);
+	ledger_free(l);
+}

@@ -181,6 +181,26 @@ Test(stream, carry_is_bounded_by_the_budget_across_connections) {
 	close(pair[1]);
 }
 
+/* Without a ledger too, half an octet count is kept over the budget, not cut into text. */
+Test(stream, carry_budget_never_cuts_an_octet_count_in_two) {
+	struct test_sink t = sink(false, -1);
+	struct carry_budget b = {.max = 0};
+
+	in.fs.syslog = true;
+	in.budget = &b;
+	produce("8 <1");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 0);
+	cr_assert_eq(b.used, 4);
+	produce("3>xyzwok\n");
+	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.got[0], "xyzw");
+	cr_assert_eq(t.prio[0], 5);
+	cr_assert_str_eq(t.got[1], "ok");
+	cr_assert_eq(b.used, 0);
+}
+
 /* A connection's end gives its carry's share of the budget back. */
 Test(stream, carry_budget_is_given_back_at_the_end) {
 	struct test_sink t = sink(false, -1);
