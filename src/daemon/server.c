@@ -251,6 +251,21 @@ static int lookup_in_doubt(const char *tag, void *data) {
 	return readback_lookup(tag, ledger_record(s->ledger)->uid);
 }
 
+/* A record connection or a datagram socket, by its inode. */
+static int find_packets(uint64_t ino, void *data) {
+	struct server *s = data;
+	int fd = conns_find_records(s->conns, ino);
+
+	return fd >= 0 ? fd : listeners_find_datagrams(s->listeners, ino);
+}
+
+/* The same question about the packet in doubt, of the uid that sent it. */
+static int lookup_packet(const char *tag, void *data) {
+	struct server *s = data;
+
+	return readback_lookup(tag, ledger_record(s->ledger)->packet.uid);
+}
+
 /* What the last process was doing when it died: finished now, before anything is read. */
 static void ledger_finish(struct server *s) {
 	struct ledger_hooks h = {
@@ -259,6 +274,12 @@ static void ledger_finish(struct server *s) {
 		.hand_over = hand_over,
 		.data = s,
 	};
+	/* At most one entry was in doubt: a packet's, or the stream job's. */
+	int p = ledger_recover_packet(s->ledger, find_packets, lookup_packet, s);
+	if (p < 0)
+		log_warning_errno(p, "cannot finish the packet being sent at a crash");
+	else if (p > 0)
+		log_info("after a crash: a packet in the journal already was taken out");
 	ssize_t k = ledger_recover_with(s->ledger, &h);
 
 	if (k < 0)
@@ -276,14 +297,21 @@ int server_restore(struct server *s) {
 
 	if (s->cfg.fd_store && !s->ledger && (r = ledger_start(s)) < 0)
 		log_warning_errno(r, "no ledger: a crash may store up to 8 lines twice");
-	if (s->ledger && s->cfg.fd_store)
+	if (s->ledger && s->cfg.fd_store) {
 		conns_use_ledger(s->conns, s->ledger);
+		listeners_use_ledger(s->listeners, s->ledger);
+	}
 	int n = restore_run(s->restore, s->holder, adopt_kept, s);
 	restore_free(s->restore);
 	s->restore = NULL;
-	if (n < 0 || !kept)
+	if (n < 0)
+		return n; /* the next start recovers: the marks stay for it */
+	if (kept)
+		ledger_finish(s);
+	/* Recovery has read the datagram socket's mark, if any; none may stay set. */
+	listeners_clear_marks(s->listeners);
+	if (!kept)
 		return n;
-	ledger_finish(s);
 	if (!s->cfg.fd_store) {
 		(void)sd_notify(0, "FDSTOREREMOVE=1\nFDNAME=" LEDGER_NAME);
 		ledger_free(s->ledger);
