@@ -32,6 +32,7 @@ struct server {
 	struct holder *holder;   /* keeps the connections across restarts */
 	struct restore *restore; /* what the last mpsrd kept, until server_restore() */
 	struct ledger *ledger;   /* what a crash must not repeat, with the fd store; or NULL */
+	bool ledger_kept;        /* adopted from the last process: its recovery resets peek marks */
 	struct listeners *listeners;
 	struct tenants *tenants;
 	unsigned slowed; /* as of the last tick */
@@ -162,8 +163,12 @@ int server_adopt(struct server *s, int fd, const char *name) {
 		close(fd);
 		return r;
 	}
-	/* A kill inside a marked take may have left a peek offset set: it would skip bytes. */
-	if (type == SOCK_STREAM)
+	/*
+	 * A kill inside a marked take may have left a peek offset set: it would
+	 * skip bytes. With a kept ledger, recovery reads it first (it tells
+	 * whether the take happened) and resets it then.
+	 */
+	if (!s->ledger_kept)
 		(void)setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &(int){-1}, sizeof(int));
 	return conns_add(s->conns, fd, type, true);
 }
@@ -180,6 +185,7 @@ int server_take_kept(struct server *s, int fd, const char *name) {
 	int r = ledger_adopt(fd, s->cfg.unfinished_max, &s->ledger);
 	if (r < 0)
 		return r;
+	s->ledger_kept = true;
 	/*
 	 * Carried over from the layout before into a new memfd (fd is closed):
 	 * the fd store gets it in place of the old one. A kill between the two
