@@ -35,6 +35,7 @@ struct conn {
 	struct line_gate gate;     /* the tenant's limit, asked by the reader */
 	size_t staged;             /* the worker's: bytes of its unfinished line in the ledger */
 	struct stream_in in;
+	struct packet_ledger records; /* seqpacket: its account in the ledger, or none */
 	struct jstream *js;       /* --transport=stream: journald's stream for its lines, or NULL */
 	struct conn *prev, *next; /* conns.head */
 };
@@ -160,7 +161,7 @@ static int conn_run(struct job *j, struct relay *r) {
 	/* At stop, what is queued is read whatever the limit: nothing may stay behind. */
 	r->gate = c->drain_job ? NULL : &c->gate;
 	if (c->type == SOCK_SEQPACKET)
-		return again(c, packet_read_records(c->fd, &c->origin, r,
+		return again(c, packet_read_records(c->fd, &c->origin, &c->records, r,
 						    c->drain_job ? DRAIN_PACKETS : PACKET_BATCH));
 	struct journal_sink native;
 	struct jstream_sink stream;
@@ -266,9 +267,9 @@ int conns_add(struct conns *cs, int fd, int type, bool kept) {
 	}
 	*c = (struct conn){.set = cs, .fd = fd, .type = type};
 	c->job = (struct job){.run = conn_run, .done = conn_done};
-	/* Once: recovery looks connections up by inode, for each slot it holds. */
+	/* Once: recovery looks connections up by inode (a slot's, the packet in doubt's). */
 	struct stat st;
-	if (type == SOCK_STREAM && fstat(fd, &st) == 0)
+	if (fstat(fd, &st) == 0)
 		c->ino = (uint64_t)st.st_ino;
 	stream_in_init(&c->in, fd, true);
 	c->in.budget = &cs->carried;
@@ -315,8 +316,9 @@ int conns_add(struct conns *cs, int fd, int type, bool kept) {
 	/* journald's stdout stream has no fields for what syslog headers say. */
 	c->in.fs.syslog = !c->js;
 	/* Nor for the ledger's tag: lines on it may be repeated after a crash, as before. */
-	if (cs->cfg.ledger && type == SOCK_STREAM && !c->js) {
-		int r = stream_in_ledger(&c->in, cs->cfg.ledger);
+	if (cs->cfg.ledger && !c->js) {
+		int r = type == SOCK_STREAM ? stream_in_ledger(&c->in, cs->cfg.ledger)
+					    : packet_ledger_init(&c->records, cs->cfg.ledger, fd);
 		if (r < 0)
 			log_limited(&cs->warn, LOG_WARNING, r, "a producer goes without a ledger");
 	}
@@ -335,21 +337,27 @@ int conns_add(struct conns *cs, int fd, int type, bool kept) {
 	return 0;
 }
 
-static struct conn *find_stream(const struct conns *cs, uint64_t ino) {
+static struct conn *find_type(const struct conns *cs, int type, uint64_t ino) {
 	for (struct conn *c = cs->head; c; c = c->next)
-		if (c->type == SOCK_STREAM && c->ino != 0 && c->ino == ino)
+		if (c->type == type && c->ino != 0 && c->ino == ino)
 			return c;
 	return NULL;
 }
 
 int conns_find(const struct conns *cs, uint64_t ino) {
-	struct conn *c = find_stream(cs, ino);
+	struct conn *c = find_type(cs, SOCK_STREAM, ino);
+
+	return c ? c->fd : -1;
+}
+
+int conns_find_records(const struct conns *cs, uint64_t ino) {
+	struct conn *c = find_type(cs, SOCK_SEQPACKET, ino);
 
 	return c ? c->fd : -1;
 }
 
 int conns_carry(struct conns *cs, uint64_t ino, const char *bytes, size_t n) {
-	struct conn *c = find_stream(cs, ino);
+	struct conn *c = find_type(cs, SOCK_STREAM, ino);
 
 	return c ? stream_in_carry(&c->in, bytes, n) : -ENOENT;
 }

@@ -56,6 +56,9 @@ unsigned conns_count(const struct conns *cs);
 /* The fd of the stream connection whose socket has this inode, or -1. */
 int conns_find(const struct conns *cs, uint64_t ino);
 
+/* The fd of the record (seqpacket) connection whose socket has this inode, or -1. */
+int conns_find_records(const struct conns *cs, uint64_t ino);
+
 /*
  * The stream connection whose socket has this inode keeps bytes of its
  * unfinished line that are out of its socket already (stream_in_carry()).

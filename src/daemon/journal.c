@@ -95,7 +95,7 @@ static int syslog_copy(struct syslog_copy *c, const struct journal_msg *m) {
 }
 
 int journal_write(const struct origin *o, const struct journal_msg *m) {
-	struct iovec iov[4 + ORIGIN_FIELDS_MAX + 64 + 8];
+	struct iovec iov[4 + ORIGIN_FIELDS_MAX + 64 + 8 + 1];
 	struct syslog_copy sc;
 	size_t n = 0;
 	char brk[32];
@@ -126,6 +126,9 @@ int journal_write(const struct origin *o, const struct journal_msg *m) {
 		int k = snprintf(brk, sizeof(brk), MPSR_BREAK_NAME "%s", m->line_break);
 		iov[n++] = (struct iovec){brk, (size_t)k};
 	}
+	/* Before the producer's fields: it is never left out for want of room. */
+	if (m->tag)
+		iov[n++] = *m->tag;
 	for (size_t i = 0; i < m->n_extra && n < ARRAY_SIZE(iov); i++)
 		iov[n++] = m->extra[i];
 

@@ -28,6 +28,7 @@ struct journal_msg {
 	const char *identifier_field; /* "SYSLOG_IDENTIFIER=..." replacing the origin's, or NULL */
 	int facility;                 /* 0..23 from a syslog header, or -1 */
 	const struct syslog_fields *syslog; /* what a syslog header said, or NULL */
+	const struct iovec *tag;            /* the ledger's tag field (ledger.h), or NULL */
 };
 
 /*

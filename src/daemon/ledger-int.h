@@ -7,12 +7,13 @@
  * share. Not for callers: they use ledger.h.
  */
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "ledger.h"
 
-#define LEDGER_MAGIC 0x6d707332U /* "mps2": the layout of ledger.h */
+#define LEDGER_MAGIC 0x6d707333U /* "mps3": the layout of ledger.h */
 #define PAGE         4096U
 
 /* The record is the memfd's first page; the slot table follows it. */
@@ -69,6 +70,17 @@ size_t ledger_table_size(uint32_t n_slots);
  */
 #define LEDGER_MAGIC_V1 0x6d70736dU /* "mpsm" */
 int ledger_upgrade(int fd, int *ret_fd);
+/*
+ * ledger-upgrade.c: the ledger of the layout just before (LEDGER_MAGIC_V2: no
+ * packet area) in fd made one of this layout where it lies: the packet area
+ * is what follows its record in the same page, which it never wrote.
+ * Returns 0 or a negative errno.
+ */
+#define LEDGER_MAGIC_V2 0x6d707332U /* "mps2" */
+int ledger_upgrade_v2(int fd);
+
+/* The tag of a connection's or a packet socket's entries, parity 0 (ledger.h). */
+#define LEDGER_TAG_FORMAT LEDGER_FIELD "%016" PRIx64 ".%" PRIu32 ".%" PRIu64 ".%" PRIu64 ".0"
 
 /* ledger-record.c: a framing state into the ledger's form (NULL: a line starts), and back. */
 void ledger_frame_save(struct ledger_frame *to, const struct frame_state *fs);

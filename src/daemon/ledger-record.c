@@ -154,14 +154,17 @@ int ledger_adopt(int fd, size_t budget, struct ledger **ret) {
 	uint32_t magic = 0;
 	int r;
 
-	/* A ledger of the layout before this one: its content moves to a new memfd. */
-	if (pread(fd, &magic, sizeof(magic), 0) == sizeof(magic) && magic == LEDGER_MAGIC_V1) {
+	if (pread(fd, &magic, sizeof(magic), 0) != sizeof(magic))
+		magic = 0;
+	/* A ledger of an older layout: "mpsm" moves to a new memfd, "mps2" is upgraded in place. */
+	if (magic == LEDGER_MAGIC_V1) {
 		_cleanup_(closep) int fd2 = -1;
 		if ((r = ledger_upgrade(fd, &fd2)) < 0 || (r = map(fd2, budget, ret)) < 0)
 			return r;
 		take_fd(&fd2);
 		close(fd);
-	} else if ((r = map(fd, budget, ret)) < 0) {
+	} else if ((magic == LEDGER_MAGIC_V2 && (r = ledger_upgrade_v2(fd)) < 0) ||
+		   (r = map(fd, budget, ret)) < 0) {
 		return r; /* fd stays the caller's */
 	}
 	/* The record's uid stays the sender's of the entry in doubt until this one sends. */

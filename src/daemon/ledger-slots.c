@@ -76,9 +76,8 @@ int ledger_conn_init(struct ledger_conn *lc, struct ledger *l, int fd) {
 	 * a closed one that had its inode, whose last entry must not answer
 	 * for the new one's first.
 	 */
-	int n = snprintf(lc->tag, sizeof(lc->tag),
-			 LEDGER_FIELD "%016" PRIx64 ".%" PRIu32 ".%" PRIu64 ".%" PRIu64 ".0",
-			 l->rec->id, l->rec->gen, lc->ino, ++l->n_conns);
+	int n = snprintf(lc->tag, sizeof(lc->tag), LEDGER_TAG_FORMAT, l->rec->id, l->rec->gen,
+			 lc->ino, ++l->n_conns);
 	lc->tag_iov = (struct iovec){lc->tag, (size_t)n};
 	return 0;
 }

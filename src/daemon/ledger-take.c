@@ -75,7 +75,8 @@ ssize_t ledger_take(struct ledger *l, int fd, void *buf, size_t n) {
 void ledger_begin(struct ledger *l, struct ledger_conn *lc, struct frame_state *fs) {
 	struct ledger_record *rec = l->rec;
 
-	assert(rec->ino == 0);
+	/* One writer: no job is under way, and no packet (ledger-packet.c) is in doubt. */
+	assert(rec->ino == 0 && rec->packet.ino == 0);
 	/* A kept connection goes on with the framing state the last process left. */
 	if (!lc->resumed && lc->slot >= 0 && fs)
 		ledger_frame_load(&l->slots[lc->slot].frame, fs);

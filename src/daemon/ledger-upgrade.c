@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The ledger of the layout before this one ("mpsm": no id, no framing
- * state, 16-byte slots), as an upgrade passes it from the fd store: its
- * job, its slots and their bytes are copied into a ledger of this layout, so
- * that an upgrade loses no staged line and settles the entry in doubt.
+ * The ledgers of the layouts before this one, as an upgrade passes them from
+ * the fd store, made ledgers of this layout, so that an upgrade loses no
+ * staged line and settles the entry in doubt:
+ *
+ * - "mpsm" (no id, no framing state, 16-byte slots): its job, its slots and
+ *   their bytes are copied into a new memfd (ledger_upgrade());
+ * - "mps2" (no packet area): the same memfd, where the packet area is what
+ *   follows its record in the record's page, which it never wrote
+ *   (ledger_upgrade_v2()).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -107,5 +113,23 @@ int ledger_upgrade(int fd, int *ret_fd) {
 		return r;
 	log_info("the ledger of the previous layout is carried over");
 	*ret_fd = take_fd(&to);
+	return 0;
+}
+
+int ledger_upgrade_v2(int fd) {
+	static const struct ledger_packet none = {0};
+	uint32_t magic = LEDGER_MAGIC;
+	struct stat st;
+
+	/* Not a byte written past the end of a memfd that is too short to be a ledger. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)PAGE)
+		return -EBADMSG;
+	/* Zeroed first, then named: a kill in between leaves an "mps2" ledger to upgrade again. */
+	if (pwrite(fd, &none, sizeof(none), offsetof(struct ledger_record, packet)) != sizeof(none))
+		return -EIO;
+	if (pwrite(fd, &magic, sizeof(magic), offsetof(struct ledger_record, magic)) !=
+	    sizeof(magic))
+		return -EIO;
+	log_info("the ledger of the previous layout is carried over");
 	return 0;
 }

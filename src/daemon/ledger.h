@@ -48,6 +48,28 @@
  *     holds anything; its state = LEN << 32 | n, SO_PEEK_OFF = n, recv() into
  *     the slot, state = (LEN + got) << 32, SO_PEEK_OFF = -1, as in 4.
  *
+ * PACKETS (ledger-packet.c): a record (one seqpacket connection S) or a
+ * datagram (one datagram socket S) is one entry, peeked whole, sent, then
+ * taken out of S (a recv() of 0 bytes takes the packet at S's head). The same
+ * writer thread sends them, between stream jobs: with no job under way (ino
+ * == 0), in an area of their own (packet):
+ *
+ *  P1. send (ledger_packet_sending): packet.len = its length, packet.tag =
+ *     ID.GEN.INODE.CONN.p (S's inode and number, the parity of S's entry
+ *     count), packet.uid, packet.state = SENDING; then packet.ino = S.
+ *     Invariant: packet.ino != 0 says the packet at S's head is the one the
+ *     tag names, and nothing was taken out of S since it was peeked; at most
+ *     one entry is in doubt in the whole record (job ino and packet.ino are
+ *     never both set).
+ *  P2. refused (ledger_packet_refused): packet.ino = 0; the packet stays at
+ *     S's head and is sent again, same parity.
+ *  P3. take (ledger_packet_take), journald took it: packet.state = TAKING;
+ *     S's SO_PEEK_OFF = len + 1; recv() takes the packet (the kernel lowers
+ *     the offset by its length in the same step); packet.state = TAKEN;
+ *     SO_PEEK_OFF = -1; then packet.ino = 0. Invariant: with TAKING, a
+ *     packet of len > 0 left S exactly if S's peek offset is set and below
+ *     len + 1.
+ *
  * AFTER A CRASH (ledger_recover, at start, before any read): every slot's
  * take under way is settled by its socket's peek offset, and every peek
  * offset is reset (a kill between the last two stores of 4 or 6 leaves one
@@ -59,6 +81,15 @@
  * state at confirmed goes to C's slot. Slots of connections without an
  * account are handed over (ledger_recover_with()) or freed.
  *
+ * The packet in doubt (ledger_recover_packet, at start, before anything is
+ * read from S, and before the job's recovery; at most one of them has an
+ * entry in doubt): SENDING: journald is asked as for a stream entry; if it has
+ * the entry, the packet at S's head (of length len) is taken as in P3, else
+ * it stays and is written again; TAKING: taken as in P3 unless S's peek
+ * offset shows it left S already; TAKEN: nothing. S's peek offset is reset,
+ * then packet.ino = 0. An empty packet (len 0) does not move the offset: in
+ * TAKING with the offset set it is left in S (written twice at worst).
+ *
  * The tag's ID is random, made with the ledger: no other ledger's entries
  * (another boot, another host) carry it. CONN numbers the connections of a
  * generation: a socket inode reused by a new connection within one
@@ -68,8 +99,8 @@
  * One writer thread uses it, one job at a time; the rest runs at start,
  * before that thread gets any job. The parts: ledger-record.c (the shared
  * record's format), ledger-slots.c (the slot allocator), ledger-take.c (steps
- * 1 to 6), ledger-recover.c (after a crash), ledger-readback.c (the journal
- * read-back).
+ * 1 to 6), ledger-recover.c (after a crash), ledger-packet.c (P1 to P3 and
+ * their recovery), ledger-upgrade.c (the layouts before this one).
  */
 
 #define LEDGER_NAME    "ledger"       /* its FDNAME= in the fd store */
@@ -97,6 +128,22 @@ struct ledger_frame {
 	uint64_t counted;
 	char ident[FRAME_IDENT_MAX];
 	char pid[16];
+};
+
+/* The packet being sent (P1 to P3), in the record. */
+enum {
+	LEDGER_PACKET_SENDING = 0, /* journald may or may not have it */
+	LEDGER_PACKET_TAKING = 1,  /* journald has it; it leaves its socket under a peek mark */
+	LEDGER_PACKET_TAKEN = 2,   /* it left its socket */
+};
+
+struct ledger_packet {
+	uint64_t ino;   /* its socket's inode (a record connection, a datagram socket), or 0 */
+	uint64_t len;   /* its length */
+	uint64_t state; /* LEDGER_PACKET_* */
+	uint32_t uid;   /* the effective uid of the process that sent it */
+	uint32_t reserved;
+	char tag[LEDGER_TAG_MAX]; /* LEDGER_FIELD "ID.GEN.INODE.CONN.PARITY" */
 };
 
 /* The record as it lies in shared memory: written by the writer, read at recovery. */
@@ -129,6 +176,7 @@ struct ledger_record {
 	struct ledger_frame frame[2];    /* after the job's last entry of each parity */
 	char tag[LEDGER_TAG_MAX]; /* the entry being sent: LEDGER_FIELD "ID.GEN.INODE.CONN.PARITY"
 				   */
+	struct ledger_packet packet; /* a record or datagram being sent, between jobs */
 };
 
 /*
@@ -277,3 +325,34 @@ struct ledger_hooks {
 
 /* ledger_recover(), with staged bytes handed over rather than dropped. */
 ssize_t ledger_recover_with(struct ledger *l, const struct ledger_hooks *h);
+
+/*
+ * A packet socket's account (a record connection, or a datagram socket): its
+ * inode, its count of entries, its tag. It has no slot: a packet is whole.
+ */
+struct ledger_source {
+	uint64_t ino;
+	uint64_t entries;
+	char tag[LEDGER_TAG_MAX];
+	struct iovec tag_iov; /* the next entry's tag field */
+};
+
+/* On the loop's thread, as ledger_conn_init(). Returns 0 or a negative errno (fstat()). */
+int ledger_source_init(struct ledger_source *src, struct ledger *l, int fd);
+
+/* P1: the packet at the head of src's socket, len bytes, is about to be sent. */
+void ledger_packet_sending(struct ledger *l, struct ledger_source *src, size_t len);
+/* P2: journald refused it; it stays in the socket. */
+void ledger_packet_refused(struct ledger *l, struct ledger_source *src);
+/* P3: journald took it: it is taken out of fd, marked. Returns 0 or a negative errno. */
+int ledger_packet_take(struct ledger *l, struct ledger_source *src, int fd);
+
+/*
+ * At start, once the kept connections and the datagram sockets are back and
+ * before any is read: settles the packet that was being sent at a crash.
+ * find: a record connection or datagram socket by its inode. Returns 1 when
+ * journald had it and it was taken out now, 0 when there was nothing to do
+ * or it stays in its socket (to be written again), or a negative errno.
+ */
+int ledger_recover_packet(struct ledger *l, ledger_find_fn find, ledger_lookup_fn lookup,
+			  void *data);

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -29,6 +30,9 @@ struct listener {
 	bool draining;         /* stop: no more reading once the last read is done */
 	bool drained;          /* the last read is submitted */
 	struct listener *next; /* listeners.head */
+
+	uint64_t ino;            /* its inode: recovery finds a datagram socket by it */
+	struct packet_ledger pl; /* datagram sockets: the account in the ledger, or none */
 };
 
 struct listeners {
@@ -37,6 +41,7 @@ struct listeners {
 	bool paused;
 	uint64_t retry_at; /* after EMFILE; 0 while paused by `full` */
 	struct ratelimit warn;
+	struct ledger *ledger; /* datagram sockets keep account here (listeners_use_ledger()) */
 };
 
 int listeners_new(const struct listeners_config *cfg, struct listeners **ret) {
@@ -102,7 +107,7 @@ static int datagram_run(struct job *j, struct relay *r) {
 
 	/* At stop, what is queued is written whatever the limits. */
 	r->gate = ts && !l->draining ? &l->gate : NULL;
-	int k = packet_read_datagrams(l->fd, r, l->max);
+	int k = packet_read_datagrams(l->fd, &l->pl, r, l->max);
 	/* At stop, every drop is reported now: there is no later. */
 	if (k == READ_MORE && ts &&
 	    tenants_report_dropped(ts, l->draining ? UINT64_MAX : now_usec()))
@@ -217,6 +222,13 @@ int socket_kind(int fd, int *type, bool *listening) {
 	return 0;
 }
 
+static void use_ledger(struct listener *l, struct ledger *ledger) {
+	int r = packet_ledger_init(&l->pl, ledger, l->fd);
+
+	if (r < 0)
+		log_warning_errno(r, "datagrams go without a ledger: a crash may write one twice");
+}
+
 int listeners_add(struct listeners *ls, int fd) {
 	int type = 0, one = 1;
 	bool listening = false;
@@ -240,6 +252,11 @@ int listeners_add(struct listeners *ls, int fd) {
 	if (!l)
 		return -ENOMEM;
 	*l = (struct listener){.set = ls, .fd = fd, .type = type, .next = ls->head, .tick_fd = -1};
+	struct stat st;
+	if (fstat(fd, &st) == 0)
+		l->ino = (uint64_t)st.st_ino;
+	if (type == SOCK_DGRAM && ls->ledger)
+		use_ledger(l, ls->ledger);
 	l->job = (struct job){.run = datagram_run, .done = datagram_done};
 	l->gate.admit = datagram_admit;
 	if (type == SOCK_DGRAM && ls->cfg.tenants) {
@@ -267,4 +284,24 @@ void listeners_drain(struct listeners *ls) {
 		if (l->type == SOCK_DGRAM && !l->busy)
 			datagram_drain(l);
 	}
+}
+
+void listeners_use_ledger(struct listeners *ls, struct ledger *l) {
+	ls->ledger = l;
+	for (struct listener *x = ls->head; x; x = x->next)
+		if (x->type == SOCK_DGRAM)
+			use_ledger(x, l);
+}
+
+int listeners_find_datagrams(const struct listeners *ls, uint64_t ino) {
+	for (const struct listener *l = ls->head; l; l = l->next)
+		if (l->type == SOCK_DGRAM && l->ino != 0 && l->ino == ino)
+			return l->fd;
+	return -1;
+}
+
+void listeners_clear_marks(struct listeners *ls) {
+	for (struct listener *l = ls->head; l; l = l->next)
+		if (l->type == SOCK_DGRAM)
+			(void)setsockopt(l->fd, SOL_SOCKET, SO_PEEK_OFF, &(int){-1}, sizeof(int));
 }

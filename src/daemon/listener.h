@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ledger.h"
 #include "loop.h"
 #include "tenant.h"
 #include "worker.h"
@@ -48,6 +49,21 @@ void listeners_tick(struct listeners *ls, uint64_t now);
 
 /* Stop: no more accepting; the datagram queues are read one last time. */
 void listeners_drain(struct listeners *ls);
+
+/*
+ * Datagram sockets, those served now and those added later, keep account of
+ * the datagram being written in l (ledger.h, P1 to P3).
+ */
+void listeners_use_ledger(struct listeners *ls, struct ledger *l);
+
+/* The fd of the datagram socket with this inode, or -1 (for recovery). */
+int listeners_find_datagrams(const struct listeners *ls, uint64_t ino);
+
+/*
+ * Resets every datagram socket's peek offset: a kill -9 inside a take (P3)
+ * leaves it set, and without the ledger that names it nothing else would.
+ */
+void listeners_clear_marks(struct listeners *ls);
 
 /* SO_TYPE and SO_ACCEPTCONN of a socket. Returns 0 or a negative errno. */
 int socket_kind(int fd, int *type, bool *listening);

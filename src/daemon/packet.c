@@ -71,9 +71,44 @@ static ssize_t pkt_peek(struct relay *r, int fd, struct ucred *cred) {
  * "\r\n", or NUL and one of those), is dropped, and so are the trailing
  * blanks of a message with a header, as journald drops them.
  */
-static int datagram_entry(struct relay *r, const struct origin *o, const struct ucred *cred,
-			  char *text, size_t len) {
+int packet_ledger_init(struct packet_ledger *pl, struct ledger *l, int fd) {
+	int r = ledger_source_init(&pl->src, l, fd);
+
+	pl->ledger = r < 0 ? NULL : l;
+	return r;
+}
+
+/*
+ * Writes the entry of a packet of n bytes. With an account, it carries the
+ * tag and is in the ledger while it is sent (P1; P2 if journald refuses it).
+ */
+static int send_entry(struct relay *r, struct packet_ledger *pl, const struct origin *o,
+		      struct journal_msg *m, size_t n) {
+	struct ledger *l = pl ? pl->ledger : NULL;
+
+	if (l) {
+		ledger_packet_sending(l, &pl->src, n);
+		m->tag = &pl->src.tag_iov;
+	}
+	relay_journal_enter(r);
+	int k = journal_write(o, m);
+	relay_journal_leave(r);
+	if (k < 0 && l)
+		ledger_packet_refused(l, &pl->src);
+	return k;
+}
+
+/* Takes the packet at fd's head out, written (with an account: P3) or not to be written. */
+static int take_packet(int fd, struct packet_ledger *pl, struct relay *r, bool written) {
+	if (written && pl && pl->ledger)
+		return ledger_packet_take(pl->ledger, &pl->src, fd);
+	return recv(fd, r->pkt, 0, MSG_DONTWAIT | MSG_TRUNC) < 0 ? -errno : 0;
+}
+
+static int datagram_entry(struct relay *r, struct packet_ledger *pl, const struct origin *o,
+			  const struct ucred *cred, char *text, size_t len) {
 	struct syslog_header h;
+	size_t n = len;
 
 	if (len > 0 && text[len - 1] == '\0')
 		len--;
@@ -91,10 +126,11 @@ static int datagram_entry(struct relay *r, const struct origin *o, const struct 
 		.facility = h.facility,
 		.syslog = &h.fields,
 	};
-	return journal_write(o, &m);
+	return send_entry(r, pl, o, &m, n);
 }
 
-static int record_entry(struct relay *r, const struct origin *o, char *buf, size_t len) {
+static int record_entry(struct relay *r, struct packet_ledger *pl, const struct origin *o,
+			char *buf, size_t len) {
 	struct record rec;
 
 	record_parse(buf, len, &rec);
@@ -135,7 +171,7 @@ static int record_entry(struct relay *r, const struct origin *o, char *buf, size
 		.identifier_field = idf,
 		.facility = -1,
 	};
-	return journal_write(o, &m);
+	return send_entry(r, pl, o, &m, len);
 }
 
 /*
@@ -157,32 +193,30 @@ static bool seqpacket_ended(int fd) {
  * record over its producer's limit stays in the socket; a datagram is dropped
  * (its sender's limit counts and reports it): one queue holds every sender's.
  */
-static int packet_write(struct relay *r, int fd, const struct origin *o, const struct ucred *cred,
-			size_t n) {
+static int packet_write(struct relay *r, int fd, struct packet_ledger *pl, const struct origin *o,
+			const struct ucred *cred, size_t n) {
 	char *text = r->pkt + JOURNAL_HEADROOM;
+	int k = !cred ? record_entry(r, pl, o, text, n) : datagram_entry(r, pl, o, cred, text, n);
 
-	relay_journal_enter(r);
-	int k = !cred ? record_entry(r, o, text, n) : datagram_entry(r, o, cred, text, n);
-	relay_journal_leave(r);
 	if (k == LIMITED && !cred)
 		return READ_LIMITED;
 	if (k == LIMITED) {
 		r->stats.over_limit++;
-		return recv(fd, r->pkt, 0, MSG_DONTWAIT | MSG_TRUNC) < 0 ? -errno : READ_MORE;
+		return (k = take_packet(fd, pl, r, false)) < 0 ? k : READ_MORE;
 	}
 	if (k < 0) {
 		r->stats.journal_errors++;
 		relay_warn(r, k, "writing to the journal failed; will retry");
 		return READ_RETRY;
 	}
-	if (recv(fd, r->pkt, 0, MSG_DONTWAIT | MSG_TRUNC) < 0)
-		return -errno;
+	if ((k = take_packet(fd, pl, r, true)) < 0)
+		return k;
 	r->stats.messages++;
 	r->stats.bytes += n;
 	return READ_MORE;
 }
 
-int packet_read_datagrams(int fd, struct relay *r, unsigned max) {
+int packet_read_datagrams(int fd, struct packet_ledger *pl, struct relay *r, unsigned max) {
 	for (unsigned i = 0; i < max; i++) {
 		struct ucred cred;
 		if (!relay_journal_ok(r))
@@ -194,14 +228,15 @@ int packet_read_datagrams(int fd, struct relay *r, unsigned max) {
 			return READ_MORE;
 		}
 		const struct origin *o = origin_cache_get(&r->origins, &cred, now_usec());
-		int k = packet_write(r, fd, o, &cred, (size_t)n);
+		int k = packet_write(r, fd, pl, o, &cred, (size_t)n);
 		if (k != READ_MORE)
 			return k < 0 ? READ_MORE : k;
 	}
 	return READ_MORE;
 }
 
-int packet_read_records(int fd, const struct origin *o, struct relay *r, unsigned max) {
+int packet_read_records(int fd, const struct origin *o, struct packet_ledger *pl, struct relay *r,
+			unsigned max) {
 	for (unsigned i = 0; i < max; i++) {
 		if (!relay_journal_ok(r))
 			return READ_RETRY;
@@ -216,7 +251,7 @@ int packet_read_records(int fd, const struct origin *o, struct relay *r, unsigne
 			recv(fd, r->pkt, 0, MSG_DONTWAIT); /* an empty record: nothing to write */
 			continue;
 		}
-		int k = packet_write(r, fd, o, NULL, (size_t)n);
+		int k = packet_write(r, fd, pl, o, NULL, (size_t)n);
 		if (k != READ_MORE)
 			return k;
 	}

@@ -32,6 +32,7 @@ struct server {
 	struct holder *holder;   /* keeps the connections across restarts */
 	struct restore *restore; /* what the last mpsrd kept, until server_restore() */
 	struct ledger *ledger;   /* what a crash must not repeat, with the fd store; or NULL */
+	bool ledger_kept;        /* adopted from the last process: its recovery resets peek marks */
 	struct listeners *listeners;
 	struct tenants *tenants;
 	unsigned slowed; /* as of the last tick */
@@ -162,8 +163,12 @@ int server_adopt(struct server *s, int fd, const char *name) {
 		close(fd);
 		return r;
 	}
-	/* A kill inside a marked take may have left a peek offset set: it would skip bytes. */
-	if (type == SOCK_STREAM)
+	/*
+	 * A kill inside a marked take may have left a peek offset set: it would
+	 * skip bytes. With a kept ledger, recovery reads it first (it tells
+	 * whether the take happened) and resets it then.
+	 */
+	if (!s->ledger_kept)
 		(void)setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &(int){-1}, sizeof(int));
 	return conns_add(s->conns, fd, type, true);
 }
@@ -180,6 +185,7 @@ int server_take_kept(struct server *s, int fd, const char *name) {
 	int r = ledger_adopt(fd, s->cfg.unfinished_max, &s->ledger);
 	if (r < 0)
 		return r;
+	s->ledger_kept = true;
 	/*
 	 * Carried over from the layout before into a new memfd (fd is closed):
 	 * the fd store gets it in place of the old one. A kill between the two
@@ -251,6 +257,21 @@ static int lookup_in_doubt(const char *tag, void *data) {
 	return readback_lookup(tag, ledger_record(s->ledger)->uid);
 }
 
+/* A record connection or a datagram socket, by its inode. */
+static int find_packets(uint64_t ino, void *data) {
+	struct server *s = data;
+	int fd = conns_find_records(s->conns, ino);
+
+	return fd >= 0 ? fd : listeners_find_datagrams(s->listeners, ino);
+}
+
+/* The same question about the packet in doubt, of the uid that sent it. */
+static int lookup_packet(const char *tag, void *data) {
+	struct server *s = data;
+
+	return readback_lookup(tag, ledger_record(s->ledger)->packet.uid);
+}
+
 /* What the last process was doing when it died: finished now, before anything is read. */
 static void ledger_finish(struct server *s) {
 	struct ledger_hooks h = {
@@ -259,6 +280,12 @@ static void ledger_finish(struct server *s) {
 		.hand_over = hand_over,
 		.data = s,
 	};
+	/* At most one entry was in doubt: a packet's, or the stream job's. */
+	int p = ledger_recover_packet(s->ledger, find_packets, lookup_packet, s);
+	if (p < 0)
+		log_warning_errno(p, "cannot finish the packet being sent at a crash");
+	else if (p > 0)
+		log_info("after a crash: a packet in the journal already was taken out");
 	ssize_t k = ledger_recover_with(s->ledger, &h);
 
 	if (k < 0)
@@ -294,13 +321,19 @@ int server_restore(struct server *s) {
 	if (s->ledger && s->cfg.fd_store) {
 		conns_use_ledger(s->conns, s->ledger);
 		serve_within_slots(s);
+		listeners_use_ledger(s->listeners, s->ledger);
 	}
 	int n = restore_run(s->restore, s->holder, adopt_kept, s);
 	restore_free(s->restore);
 	s->restore = NULL;
-	if (n < 0 || !kept)
+	if (n < 0)
+		return n; /* the next start recovers: the marks stay for it */
+	if (kept)
+		ledger_finish(s);
+	/* Recovery has read the datagram socket's mark, if any; none may stay set. */
+	listeners_clear_marks(s->listeners);
+	if (!kept)
 		return n;
-	ledger_finish(s);
 	if (!s->cfg.fd_store) {
 		(void)sd_notify(0, "FDSTOREREMOVE=1\nFDNAME=" LEDGER_NAME);
 		ledger_free(s->ledger);

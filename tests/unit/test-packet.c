@@ -71,7 +71,7 @@ static void records_setup(void) {
 Test(datagrams, each_is_an_entry_taken_out_once_written, .init = dgram_setup, .fini = teardown) {
 	send_packet("<3>one\n");
 	send_packet("two");
-	cr_assert_eq(packet_read_datagrams(sv[0], &r, 64), READ_MORE);
+	cr_assert_eq(packet_read_datagrams(sv[0], NULL, &r, 64), READ_MORE);
 	cr_assert_eq(W.n, 2);
 	cr_assert_str_eq(W.text[0], "one");
 	cr_assert_str_eq(W.text[1], "two");
@@ -82,10 +82,10 @@ Test(datagrams, each_is_an_entry_taken_out_once_written, .init = dgram_setup, .f
 Test(datagrams, a_refused_one_stays_queued, .init = dgram_setup, .fini = teardown) {
 	send_packet("kept");
 	W.refuse = true;
-	cr_assert_eq(packet_read_datagrams(sv[0], &r, 64), READ_RETRY);
+	cr_assert_eq(packet_read_datagrams(sv[0], NULL, &r, 64), READ_RETRY);
 	cr_assert_eq(queued(), 4, "the datagram must stay until it is written");
 	W.refuse = false;
-	cr_assert_eq(packet_read_datagrams(sv[0], &r, 64), READ_MORE);
+	cr_assert_eq(packet_read_datagrams(sv[0], NULL, &r, 64), READ_MORE);
 	cr_assert_eq(W.n, 1);
 	cr_assert_str_eq(W.text[0], "kept");
 }
@@ -93,7 +93,7 @@ Test(datagrams, a_refused_one_stays_queued, .init = dgram_setup, .fini = teardow
 Test(datagrams, at_most_max_per_call, .init = dgram_setup, .fini = teardown) {
 	send_packet("a");
 	send_packet("b");
-	cr_assert_eq(packet_read_datagrams(sv[0], &r, 1), READ_MORE);
+	cr_assert_eq(packet_read_datagrams(sv[0], NULL, &r, 1), READ_MORE);
 	cr_assert_eq(W.n, 1);
 	cr_assert_eq(queued(), 1);
 }
@@ -101,7 +101,7 @@ Test(datagrams, at_most_max_per_call, .init = dgram_setup, .fini = teardown) {
 Test(records, an_empty_record_is_skipped_not_the_end, .init = records_setup, .fini = teardown) {
 	cr_assert_eq(send(sv[1], "", 0, 0), 0);
 	send_packet("PRIORITY=3\n\nafter the empty one");
-	cr_assert_eq(packet_read_records(sv[0], NULL, &r, 64), READ_MORE);
+	cr_assert_eq(packet_read_records(sv[0], NULL, NULL, &r, 64), READ_MORE);
 	cr_assert_eq(W.n, 1);
 	cr_assert_str_eq(W.text[0], "after the empty one");
 }
@@ -111,7 +111,7 @@ Test(records, the_same_when_stopping, .init = records_setup, .fini = teardown) {
 	cr_assert_eq(send(sv[1], "", 0, 0), 0);
 	send_packet("queued before stop");
 	shutdown(sv[1], SHUT_WR);
-	cr_assert_eq(packet_read_records(sv[0], NULL, &r, 1024), READ_END);
+	cr_assert_eq(packet_read_records(sv[0], NULL, NULL, &r, 1024), READ_END);
 	cr_assert_eq(W.n, 1);
 	cr_assert_str_eq(W.text[0], "queued before stop");
 }
@@ -119,7 +119,7 @@ Test(records, the_same_when_stopping, .init = records_setup, .fini = teardown) {
 Test(records, a_refused_record_stays_queued, .init = records_setup, .fini = teardown) {
 	send_packet("x");
 	W.refuse = true;
-	cr_assert_eq(packet_read_records(sv[0], NULL, &r, 64), READ_RETRY);
+	cr_assert_eq(packet_read_records(sv[0], NULL, NULL, &r, 64), READ_RETRY);
 	cr_assert_eq(queued(), 1);
 	cr_assert_eq(r.stats.journal_errors, 1);
 }
@@ -130,7 +130,7 @@ Test(datagrams, crlf_and_trailing_blanks_of_a_syslog_message_go, .init = dgram_s
 	send_packet("<5>Trailing spaces \t \n");
 	send_packet("plain  \r\n");
 	send_packet("<13>app: x\r\n");
-	cr_assert_eq(packet_read_datagrams(sv[0], &r, 64), READ_MORE);
+	cr_assert_eq(packet_read_datagrams(sv[0], NULL, &r, 64), READ_MORE);
 	cr_assert_eq(W.n, 4);
 	cr_assert_str_eq(W.text[0], "message 0");
 	cr_assert_str_eq(W.text[1], "Trailing spaces");
