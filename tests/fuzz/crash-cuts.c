@@ -17,7 +17,8 @@ static struct {
 	bool armed;
 	void (*die)(void);
 	unsigned long cuts, kill_at;
-	char kills[512]; /* where the kills landed, for the report of a failure */
+	unsigned long peek_sets; /* setsockopt(SO_PEEK_OFF) calls, made or cut */
+	char kills[512];         /* where the kills landed, for the report of a failure */
 } C;
 
 void cuts_arm(bool on, void (*die)(void)) {
@@ -64,11 +65,16 @@ ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags) {
 }
 
 int __wrap_setsockopt(int fd, int level, int name, const void *v, socklen_t len) {
+	C.peek_sets += level == SOL_SOCKET && name == SO_PEEK_OFF;
 	CUT_AROUND("setsockopt", __real_setsockopt(fd, level, name, v, len));
 }
 
 int __wrap_fallocate64(int fd, int mode, off_t off, off_t len) {
 	CUT_AROUND("fallocate", __real_fallocate64(fd, mode, off, len));
+}
+
+unsigned long cuts_peek_sets(void) {
+	return C.peek_sets;
 }
 
 const char *cuts_kills(void) {

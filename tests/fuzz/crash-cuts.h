@@ -16,6 +16,11 @@ void cuts_schedule(unsigned n);
 
 /* A cut point: the kill lands here if it is the scheduled one. */
 void cut_point(const char *where);
+/*
+ * How many times the relay set SO_PEEK_OFF (or was cut trying): only that
+ * changes a socket's peek offset from -1 (recv() moves it only when set).
+ */
+unsigned long cuts_peek_sets(void);
 /* Where the kills of this input landed, for the report of a failure. */
 const char *cuts_kills(void);
 void cuts_reset(void);

@@ -99,6 +99,7 @@ struct producer {
 	int write; /* the producer's end */
 	int fd;    /* the relay's end in this life, or -1 */
 	bool shut, ended;
+	unsigned long peek_unset; /* cuts_peek_sets() when its peek offset was last seen unset */
 	struct stream_in in;
 	struct origin origin;
 	uint8_t *bytes; /* all it wrote */
@@ -107,7 +108,7 @@ struct producer {
 	size_t n_ends, cap_ends;
 };
 
-/* The simulated process, the fuzzer's only global state besides the journal's. */
+/* The simulated process, the fuzzer's only global state besides the journal's and scratch. */
 static struct process {
 	bool syslog;
 	unsigned n_prod, n_slots;
@@ -183,15 +184,18 @@ static void used(size_t line_max) {
 }
 
 /* A peek offset left set moves every later MSG_PEEK read. */
-static void no_peek_offset(const struct producer *p, const char *when) {
+static void no_peek_offset(struct producer *p, const char *when) {
 	int off = 0;
 	socklen_t len = sizeof(off);
 
-	if (p->keep < 0)
+	/* Unset when last seen, and not set since: a getsockopt() per job was 5% of a run. */
+	if (p->keep < 0 || p->peek_unset == cuts_peek_sets())
 		return;
 	CHECK(getsockopt(p->keep, SOL_SOCKET, SO_PEEK_OFF, &off, &len) == 0);
-	if (off == -1)
+	if (off == -1) {
+		p->peek_unset = cuts_peek_sets();
 		return;
+	}
 	fprintf(stderr,
 		"fuzz-crash: SO_PEEK_OFF left at %d %s: later peeks skip bytes\n  killed:%s\n", off,
 		when, cuts_kills());
@@ -343,6 +347,25 @@ static void drain_restart(void) {
 	restart();
 }
 
+/*
+ * n copies of c, written. A write that produce() drops is not made at all, and
+ * the buffer is kept across inputs: a fresh one of up to 4 MiB for each run,
+ * malloc()ed, filled and freed under ASan, cost more than most inputs' relay.
+ */
+static void produce_run(struct producer *p, uint8_t c, size_t n) {
+	static uint8_t *run;
+	static size_t cap;
+
+	if (n == 0 || p->shut || p->len + n > WRITTEN_MAX)
+		return;
+	if (cap < n) {
+		cap = WRITTEN_MAX;
+		CHECK((run = realloc(run, cap)));
+	}
+	memset(run, c, n);
+	produce(p, run, n);
+}
+
 struct input {
 	const uint8_t *p, *end;
 };
@@ -358,13 +381,9 @@ static void octet_counted(struct producer *p, struct input *in, unsigned shift) 
 	char head[32];
 	int h = snprintf(head, sizeof(head), "%zu <%u>", len, prio);
 	size_t body = len - (size_t)(h - (int)(strchr(head, ' ') - head) - 1);
-	uint8_t *run = malloc(body);
 
-	CHECK(run);
-	memset(run, c, body);
 	produce(p, (const uint8_t *)head, (size_t)h);
-	produce(p, run, body);
-	free(run);
+	produce_run(p, c, body);
 }
 
 static void operate(struct input *in) {
@@ -382,11 +401,7 @@ static void operate(struct input *in) {
 	case 1: { /* write (N + 1) << 2 * arg copies of byte C: C, N */
 		uint8_t c = next(in);
 		size_t n = ((size_t)next(in) + 1) << (2 * (arg & 7));
-		uint8_t *run = malloc(n);
-		CHECK(run);
-		memset(run, c, n);
-		produce(p, run, n);
-		free(run);
+		produce_run(p, c, n);
 		break;
 	}
 	case 2: /* arg + 1 jobs */
@@ -488,5 +503,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		free(P.prod[i].bytes);
 		free(P.prod[i].ends);
 	}
+	journal_reset(); /* as many frees as mallocs (see journal_reset()) */
 	return 0;
 }
