@@ -71,23 +71,37 @@ static struct rate_limit conf(void) {
 	return rl;
 }
 
+/* Puts each file (a path under root, then its text; NULL ends them); returns conf()'s burst. */
+__attribute__((sentinel)) static unsigned burst_with(const char *rel, ...) {
+	va_list ap;
+
+	va_start(ap, rel);
+	for (; rel; rel = va_arg(ap, const char *))
+		put(rel, va_arg(ap, const char *));
+	va_end(ap);
+	return conf().burst;
+}
+
+static void assert_limit(struct rate_limit rl, uint64_t interval_usec, unsigned burst) {
+	cr_assert(rl.interval_usec == interval_usec && rl.burst == burst,
+		  "%llu usec, burst %u; want %llu usec, burst %u",
+		  (unsigned long long)rl.interval_usec, rl.burst, (unsigned long long)interval_usec,
+		  burst);
+}
+
 #define ETC  "etc/systemd/journald.conf.d/"
 #define RUN  "run/systemd/journald.conf.d/"
 #define ULIB "usr/lib/systemd/journald.conf.d/"
 #define LLIB "usr/local/lib/systemd/journald.conf.d/"
 
 Test(limits, defaults_without_any_file) {
-	struct rate_limit rl = conf();
-	cr_assert_eq(rl.interval_usec, 30000000);
-	cr_assert_eq(rl.burst, 10000);
+	assert_limit(conf(), 30000000, 10000);
 }
 
 Test(limits, main_file_and_old_key_name) {
 	put("etc/systemd/journald.conf", "[Journal]\n#RateLimitBurst=5\nRateLimitInterval=1min\n"
 					 "RateLimitBurst = 77 \n");
-	struct rate_limit rl = conf();
-	cr_assert_eq(rl.interval_usec, 60000000);
-	cr_assert_eq(rl.burst, 77);
+	assert_limit(conf(), 60000000, 77);
 }
 
 Test(limits, main_file_first_found_from_etc) {
@@ -106,18 +120,16 @@ Test(limits, dropins_override_main_in_lexical_order_across_dirs) {
 	put(ETC "20-admin.conf", "[Journal]\nRateLimitBurst=200\nRateLimitIntervalSec=20s\n");
 	put(RUN "30-runtime.conf", "[Journal]\nRateLimitBurst=300\n");
 	put(LLIB "05-local.conf", "[Journal]\nRateLimitIntervalSec=99s\n");
-	struct rate_limit rl = conf();
 	/* 30-runtime.conf is read last though /run ranks below /etc: order is by name. */
-	cr_assert_eq(rl.burst, 300);
-	cr_assert_eq(rl.interval_usec, 20000000);
+	assert_limit(conf(), 20000000, 300);
 }
 
 Test(limits, same_name_in_earlier_dir_hides_later) {
-	put(ULIB "50-x.conf", "[Journal]\nRateLimitBurst=500\n");
-	put(RUN "50-x.conf", "[Journal]\nRateLimitBurst=600\n");
-	cr_assert_eq(conf().burst, 600);
-	put(ETC "50-x.conf", "");
-	cr_assert_eq(conf().burst, 10000, "an empty file in /etc masks the others");
+	cr_assert_eq(burst_with(ULIB "50-x.conf", "[Journal]\nRateLimitBurst=500\n",
+				RUN "50-x.conf", "[Journal]\nRateLimitBurst=600\n", NULL),
+		     600);
+	cr_assert_eq(burst_with(ETC "50-x.conf", "", NULL), 10000,
+		     "an empty file in /etc masks the others");
 }
 
 Test(limits, dev_null_link_masks) {
@@ -127,29 +139,23 @@ Test(limits, dev_null_link_masks) {
 }
 
 Test(limits, only_conf_files_count) {
-	put(ETC "70-z.conf.bak", "[Journal]\nRateLimitBurst=1\n");
-	put(ETC "README", "[Journal]\nRateLimitBurst=2\n");
-	cr_assert_eq(conf().burst, 10000);
+	cr_assert_eq(burst_with(ETC "70-z.conf.bak", "[Journal]\nRateLimitBurst=1\n", ETC "README",
+				"[Journal]\nRateLimitBurst=2\n", NULL),
+		     10000);
 }
 
 Test(limits, zero_interval_or_burst_turns_both_off) {
 	put(ETC "a.conf", "[Journal]\nRateLimitIntervalSec=0\n");
-	struct rate_limit rl = conf();
-	cr_assert_eq(rl.interval_usec, 0);
-	cr_assert_eq(rl.burst, 0);
+	assert_limit(conf(), 0, 0);
 	put(ETC "a.conf", "[Journal]\nRateLimitBurst=0\n");
-	rl = conf();
-	cr_assert_eq(rl.interval_usec, 0);
-	cr_assert_eq(rl.burst, 0);
+	assert_limit(conf(), 0, 0);
 }
 
 Test(limits, invalid_values_leave_the_earlier_one) {
 	put("etc/systemd/journald.conf", "[Journal]\nRateLimitBurst=42\nRateLimitIntervalSec=2s\n");
 	put(ETC "b.conf", "[Journal]\nRateLimitBurst=-1\nRateLimitBurst=12x\nRateLimitBurst=\n"
 			  "RateLimitIntervalSec=soon\nRateLimitIntervalSec=-1s\n");
-	struct rate_limit rl = conf();
-	cr_assert_eq(rl.burst, 42);
-	cr_assert_eq(rl.interval_usec, 2000000);
+	assert_limit(conf(), 2000000, 42);
 }
 
 Test(limits, other_sections_and_stray_lines_ignored) {
@@ -162,17 +168,17 @@ Test(limits, other_sections_and_stray_lines_ignored) {
 
 Test(limits, comments_as_systemd) {
 	/* A comment ending in a backslash continues nothing. */
-	put(ETC "f1.conf", "[Journal]\n; note \\\nRateLimitBurst=7\n");
-	cr_assert_eq(conf().burst, 7);
+	cr_assert_eq(burst_with(ETC "f1.conf", "[Journal]\n; note \\\nRateLimitBurst=7\n", NULL),
+		     7);
 	/* A comment inside a continuation is left out of it. */
-	put(ETC "f2.conf", "[Journal]\nRateLimitBurst=\\\n# between\n8\n");
-	cr_assert_eq(conf().burst, 8);
+	cr_assert_eq(
+		burst_with(ETC "f2.conf", "[Journal]\nRateLimitBurst=\\\n# between\n8\n", NULL), 8);
 }
 
 Test(limits, section_is_per_file) {
-	put(ETC "d1.conf", "[Journal]\n");
-	put(ETC "d2.conf", "RateLimitBurst=9\n");
-	cr_assert_eq(conf().burst, 10000);
+	cr_assert_eq(
+		burst_with(ETC "d1.conf", "[Journal]\n", ETC "d2.conf", "RateLimitBurst=9\n", NULL),
+		10000);
 }
 
 Test(limits, malformed_header_stops_reading) {
@@ -252,40 +258,33 @@ Test(limits, sizes_and_numbers_as_systemd) {
 
 #define UNITS "run/systemd/units/"
 
-Test(limits, unit_values_as_pid1_publishes_them) {
-	const struct rate_limit dflt = {30000000, 10000};
+static const struct rate_limit dflt = {30000000, 10000};
+
+/* What PID 1 publishes for unit, over the defaults above. */
+static struct rate_limit unit_limit(const char *unit) {
 	struct rate_limit rl;
 
+	cr_assert_eq(limits_for_unit(root, unit, &dflt, &rl), 0, "%s", unit);
+	return rl;
+}
+
+Test(limits, unit_values_as_pid1_publishes_them) {
 	link_to(UNITS "log-rate-limit-interval:rl.service", "2000000");
 	link_to(UNITS "log-rate-limit-burst:rl.service", "77");
-	cr_assert_eq(limits_for_unit(root, "rl.service", &dflt, &rl), 0);
-	cr_assert_eq(rl.interval_usec, 2000000);
-	cr_assert_eq(rl.burst, 77);
+	assert_limit(unit_limit("rl.service"), 2000000, 77);
 }
 
 Test(limits, unit_values_fall_back_one_by_one) {
-	const struct rate_limit dflt = {30000000, 10000};
-	struct rate_limit rl;
-
 	link_to(UNITS "log-rate-limit-burst:b.service", "5");
 	link_to(UNITS "log-rate-limit-interval:i.service", "1000");
-	cr_assert_eq(limits_for_unit(root, "b.service", &dflt, &rl), 0);
-	cr_assert_eq(rl.interval_usec, 30000000);
-	cr_assert_eq(rl.burst, 5);
-	cr_assert_eq(limits_for_unit(root, "i.service", &dflt, &rl), 0);
-	cr_assert_eq(rl.interval_usec, 1000);
-	cr_assert_eq(rl.burst, 10000);
-	cr_assert_eq(limits_for_unit(root, "none.service", &dflt, &rl), 0);
-	cr_assert_eq(rl.interval_usec, 30000000);
-	cr_assert_eq(rl.burst, 10000);
+	assert_limit(unit_limit("b.service"), 30000000, 5);
+	assert_limit(unit_limit("i.service"), 1000, 10000);
+	assert_limit(unit_limit("none.service"), 30000000, 10000);
 }
 
 Test(limits, unit_garbage_and_bad_names) {
-	const struct rate_limit dflt = {30000000, 10000};
-	struct rate_limit rl;
-
 	link_to(UNITS "log-rate-limit-burst:g.service", "lots");
-	cr_assert_eq(limits_for_unit(root, "g.service", &dflt, &rl), 0);
+	struct rate_limit rl = unit_limit("g.service");
 	cr_assert_eq(rl.burst, 10000);
 	cr_assert_eq(limits_for_unit(root, "../x", &dflt, &rl), -EINVAL);
 	cr_assert_eq(limits_for_unit(root, "", &dflt, &rl), -EINVAL);
