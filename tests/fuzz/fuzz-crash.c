@@ -38,7 +38,10 @@
  * and each line's pieces joined, give the messages (a syslog header is read
  * within a line_max window, so a long one needs the smallest); the journal
  * entries tagged with its connection, in order, are those messages, each
- * in one or more pieces:
+ * in one or more pieces (a message cut at =budget inside its syslog header,
+ * where one of the producer's writes ended, may also be framed as mpsrd
+ * frames it there: the header as far as it came, its rest text; never cut
+ * inside a prefix, "<PRI>" or octet count, mpsr(7)):
  *  - the texts of a message's pieces, joined, are its text: nothing lost,
  *    repeated, reordered or merged with another message;
  *  - every piece has the message's priority (from "<N>" or the syslog
