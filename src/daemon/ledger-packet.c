@@ -54,13 +54,18 @@ static int take_marked(struct ledger_packet *p, int fd) {
 	int r = 0;
 
 	assert(p->ino != 0 && p->state == LEDGER_PACKET_TAKING);
-	if ((r = ledger_peek_off(fd, (int)p->len + 1)) < 0)
-		goto out;
+	/*
+	 * Without a mark (an empty packet does not move it; a socket may refuse
+	 * SO_PEEK_OFF), a kill during the take could not be told from one
+	 * before it: the record says TAKEN first, so that the packet is written
+	 * twice at worst, and no other is taken for it.
+	 */
+	if (p->len == 0 || ledger_peek_off(fd, (int)p->len + 1) < 0)
+		publish(p->state, LEDGER_PACKET_TAKEN);
 	if (recv(fd, &byte, 0, MSG_DONTWAIT | MSG_TRUNC) < 0)
 		r = -errno;
 	else
 		publish(p->state, LEDGER_PACKET_TAKEN);
-out:
 	/* A peek offset left set would move every later MSG_PEEK read. */
 	(void)ledger_peek_off(fd, -1);
 	publish(p->ino, 0);
@@ -83,8 +88,7 @@ static bool left_socket(const struct ledger_packet *p, int fd) {
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, &len) < 0 || off < 0)
 		return false; /* the mark was not set yet: nothing was taken */
-	/* An empty packet does not move it: left in the socket, it is written twice at worst. */
-	return p->len == 0 || (uint64_t)off < p->len + 1;
+	return (uint64_t)off < p->len + 1;
 }
 
 /* The length of the packet at fd's head, or a negative errno. */

@@ -66,9 +66,10 @@
  *  P3. take (ledger_packet_take), journald took it: packet.state = TAKING;
  *     S's SO_PEEK_OFF = len + 1; recv() takes the packet (the kernel lowers
  *     the offset by its length in the same step); packet.state = TAKEN;
- *     SO_PEEK_OFF = -1; then packet.ino = 0. Invariant: with TAKING, a
- *     packet of len > 0 left S exactly if S's peek offset is set and below
- *     len + 1.
+ *     SO_PEEK_OFF = -1; then packet.ino = 0. An empty packet (which does not
+ *     move the offset), or a socket that refuses the mark, gets state =
+ *     TAKEN before its recv() instead. Invariant: with TAKING, the packet
+ *     left S exactly if S's peek offset is set and below len + 1.
  *
  * AFTER A CRASH (ledger_recover, at start, before any read): every slot's
  * take under way is settled by its socket's peek offset, and every peek
@@ -86,9 +87,9 @@
  * entry in doubt): SENDING: journald is asked as for a stream entry; if it has
  * the entry, the packet at S's head (of length len) is taken as in P3, else
  * it stays and is written again; TAKING: taken as in P3 unless S's peek
- * offset shows it left S already; TAKEN: nothing. S's peek offset is reset,
- * then packet.ino = 0. An empty packet (len 0) does not move the offset: in
- * TAKING with the offset set it is left in S (written twice at worst).
+ * offset shows it left S already; TAKEN: nothing (an empty packet whose
+ * take a kill cut short is then written twice). S's peek offset is reset,
+ * then packet.ino = 0.
  *
  * The tag's ID is random, made with the ledger: no other ledger's entries
  * (another boot, another host) carry it. CONN numbers the connections of a

@@ -262,3 +262,27 @@ Test(ledger_records, the_layout_before_is_upgraded_in_place) {
 	close(other[0]);
 	close(other[1]);
 }
+
+/*
+ * An empty datagram does not move the peek offset: its take is recorded
+ * before its recv(), so a kill in between leaves it to be written again,
+ * and never takes the datagram after it in its place.
+ */
+Test(ledger_datagrams, an_empty_datagram_is_recorded_taken_before_its_take) {
+	char byte;
+	cr_assert_eq(recv(sv[0], &byte, 0, MSG_TRUNC), 3);
+	cr_assert_eq(recv(sv[0], &byte, 0, MSG_TRUNC), 4);
+	cr_assert_eq(send(sv[1], "", 0, 0), 0);
+	cr_assert_eq(send(sv[1], "two!", 4, 0), 4);
+
+	ledger_packet_sending(L, &src, 0);
+	cr_assert_eq(ledger_packet_take(L, &src, sv[0]), 0);
+	cr_assert_str_eq(head(), "two!");
+
+	/* Killed after the recv(): the record said TAKEN before it. */
+	ledger_packet_sending(L, &src, 4);
+	ledger_record(L)->packet.len = 0;
+	ledger_record(L)->packet.state = LEDGER_PACKET_TAKEN;
+	cr_assert_eq(restart_and_recover(), 0);
+	cr_assert_str_eq(head(), "two!");
+}

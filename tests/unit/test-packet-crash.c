@@ -259,3 +259,30 @@ BOTH(killed_twice) {
 	restart();
 	assert_journal("one two six");
 }
+
+/* An empty datagram between two others: it does not move the peek offset. */
+static void empty_between(void) {
+	char byte;
+	datagrams();
+	for (int i = 0; i < 3; i++)
+		cr_assert_geq(recv(sv[0], &byte, 0, MSG_TRUNC), 0);
+	cr_assert_eq(send(sv[1], "one", 3, 0), 3);
+	cr_assert_eq(send(sv[1], "", 0, 0), 0);
+	cr_assert_eq(send(sv[1], "six", 3, 0), 3);
+}
+
+/* Killed after its take: the datagram after it is not taken in its place. */
+Test(empty_datagram, killed_after_its_take, .init = empty_between, .fini = teardown) {
+	answer = -ETIMEDOUT;
+	killed(KILL_AFTER_TAKE, 1);
+	restart();
+	assert_journal("one  six");
+}
+
+/* Killed before its take: recorded as taken, it is written again (twice, none lost). */
+Test(empty_datagram, killed_before_its_take, .init = empty_between, .fini = teardown) {
+	answer = -ETIMEDOUT;
+	killed(KILL_BEFORE_TAKE, 1);
+	restart();
+	assert_journal("one   six");
+}
