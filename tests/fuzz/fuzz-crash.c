@@ -68,9 +68,9 @@
  *
  * Input: byte 0: bit 0 syslog framing, bit 1 two producers, bits 2-3 slots
  * - 1 (at least one per producer: mpsrd serves no more producers than its
- * ledger has slots, server.c); byte 1 the first start's line_max and budget (see config()); then
- * operations, each a byte (low 3 bits what, bit 3 which producer, the high
- * bits an argument) and its operands; see operate().
+ * ledger has slots, server.c); byte 1 the first start's line_max and budget
+ * (see config()); then operations, each a byte (low 3 bits what, bit 3 which
+ * producer, the high bits an argument) and its operands; see operate().
  */
 #include <errno.h>
 #include <fcntl.h>
