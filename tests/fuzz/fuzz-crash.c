@@ -417,6 +417,15 @@ static void operate(struct input *in) {
 	}
 }
 
+/* Where producer i's bytes are kept: one buffer across inputs (see produce_run()). */
+static uint8_t *written(unsigned i) {
+	static uint8_t *buf[PRODUCERS_MAX];
+
+	if (!buf[i])
+		CHECK((buf[i] = malloc(WRITTEN_MAX)));
+	return buf[i];
+}
+
 static void setup(const uint8_t *data, size_t size) {
 	P = (struct process){.syslog = data[0] & 1,
 			     .n_prod = 1u + (data[0] >> 1 & 1),
@@ -442,7 +451,8 @@ static void setup(const uint8_t *data, size_t size) {
 		struct producer *p = &P.prod[i];
 		int sv[2];
 		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-		*p = (struct producer){.keep = sv[0], .write = sv[1]};
+		*p = (struct producer){
+			.keep = sv[0], .write = sv[1], .bytes = written(i), .cap = WRITTEN_MAX};
 		CHECK((p->fd = dup(p->keep)) >= 0);
 		origin_init(&p->origin, 4000 + (pid_t)i, 1000, 1000, "fuzz", ORIGIN_STREAM);
 		stream_in_init(&p->in, p->fd, P.syslog);
@@ -486,10 +496,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	relay_done(&P.relay);
 	ledger_free(P.ledger);
 	close(P.memfd);
-	for (unsigned i = 0; i < P.n_prod; i++) {
+	for (unsigned i = 0; i < P.n_prod; i++)
 		close(P.prod[i].write);
-		free(P.prod[i].bytes);
-	}
 	journal_reset(); /* as many frees as mallocs (see journal_reset()) */
 	return 0;
 }
