@@ -19,7 +19,7 @@
  * two setsockopt() calls of a take, between a send and ledger_sent(), and
  * anywhere in recovery. At the chosen cut the process's state is dropped
  * with longjmp: no cleanup and no finishing code of the relay runs; only its
- * memory is given back (relay_done(), ledger_free() unmapping and closing
+ * memory is given back (relay_stop(), ledger_free() unmapping and closing
  * its own fds, as the kernel would). What survives is what the fd store
  * keeps: the memfd and each producer's socket (the fuzzer's own fds).
  *
@@ -154,6 +154,52 @@ static void die(void) {
 
 static void restart(void);
 
+/*
+ * A start's relay, as relay_init() makes it for line_max. Each one made is
+ * kept, by line_max, across starts and inputs, and copied with its read
+ * buffer: a fresh 1.1 MB buffer (--line-max 1 MiB) cost ASan a new mapping
+ * and its poisoning at every start, 0.25 ms. The relay reads only what it
+ * wrote there, and keeps no pointer into it across a start.
+ */
+static struct relay made[8];
+
+static struct relay *made_for(size_t line_max) {
+	for (struct relay *r = made; r < made + 8; r++)
+		if (r->buf && r->cfg.line_max == line_max)
+			return r;
+	return NULL;
+}
+
+static void relay_start(size_t line_max) {
+	struct relay_config rc = {.line_max = line_max, .default_priority = DEFAULT_PRIORITY};
+	struct relay *r = made_for(line_max);
+
+	if (!r) {
+		r = made;
+		while (r->buf)
+			r++; /* config() has 8 values of line_max: one is free */
+		CHECK(relay_init(r, &rc) == 0);
+	}
+	P.relay = *r;
+}
+
+/*
+ * The relay is gone; its buffer is kept. One it grew (and so freed the kept
+ * one) goes, and is made anew: an input that leaves more mallocs than frees
+ * is run again (see journal_reset()).
+ */
+static void relay_stop(void) {
+	struct relay *r = made_for(P.relay.cfg.line_max);
+
+	if (P.relay.buf == r->buf && P.relay.buf_size == r->buf_size) {
+		P.relay.buf = NULL;
+	} else {
+		struct relay_config rc = r->cfg;
+		CHECK(relay_init(r, &rc) == 0);
+	}
+	relay_done(&P.relay);
+}
+
 static int find(uint64_t ino, void *data) {
 	(void)data;
 	for (unsigned i = 0; i < P.n_prod; i++)
@@ -216,8 +262,7 @@ static void start(void) {
 	used(line_max);
 	P.line_max_min = line_max < P.line_max_min ? line_max : P.line_max_min;
 	P.budget_min = budget < P.budget_min ? budget : P.budget_min;
-	struct relay_config rc = {.line_max = line_max, .default_priority = DEFAULT_PRIORITY};
-	CHECK(relay_init(&P.relay, &rc) == 0);
+	relay_start(line_max);
 	int fd = dup(P.memfd);
 	CHECK(fd >= 0);
 	CHECK(ledger_adopt(fd, budget, &P.ledger) == 0);
@@ -245,7 +290,7 @@ static void restart(void) {
 		p->fd = -1;
 		stream_in_done(&p->in);
 	}
-	relay_done(&P.relay);
+	relay_stop();
 	ledger_free(P.ledger);
 	P.ledger = NULL;
 	start();
@@ -438,8 +483,7 @@ static void setup(const uint8_t *data, size_t size) {
 	used(line_max);
 	P.line_max_min = line_max;
 	P.budget_min = budget;
-	struct relay_config rc = {.line_max = line_max, .default_priority = DEFAULT_PRIORITY};
-	CHECK(relay_init(&P.relay, &rc) == 0);
+	relay_start(line_max);
 	/*
 	 * As server.c's ledger_start(): a slot per connection, sized for a line
 	 * of line_max bytes with its prefix and terminator; later starts keep it.
@@ -493,7 +537,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		journal_expect(&want);
 	}
 	journal_check_all_claimed();
-	relay_done(&P.relay);
+	relay_stop();
 	ledger_free(P.ledger);
 	close(P.memfd);
 	for (unsigned i = 0; i < P.n_prod; i++)
