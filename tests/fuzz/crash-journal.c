@@ -212,8 +212,9 @@ const char *__lsan_default_suppressions(void) {
 }
 
 /*
- * Called before and after each input: an input that leaves more mallocs than
- * frees is run again by libFuzzer, and its heap scanned for leaks.
+ * Called before and after each input. What an input allocates is freed or
+ * kept for the next: libFuzzer runs an input that leaves more mallocs than
+ * frees again, and scans the heap for leaks.
  */
 void journal_reset(void) {
 	for (size_t i = 0; i < J.n_text; i++)

@@ -19,7 +19,7 @@
  * two setsockopt() calls of a take, between a send and ledger_sent(), and
  * anywhere in recovery. At the chosen cut the process's state is dropped
  * with longjmp: no cleanup and no finishing code of the relay runs; only its
- * memory is given back (relay_done(), ledger_free() unmapping and closing
+ * memory is given back (relay_stop(), ledger_free() unmapping and closing
  * its own fds, as the kernel would). What survives is what the fd store
  * keeps: the memfd and each producer's socket (the fuzzer's own fds).
  *
@@ -160,6 +160,52 @@ static void die(void) {
 
 static void restart(void);
 
+/*
+ * A start's relay, as relay_init() makes it for line_max. Each one made is
+ * kept, by line_max, across starts and inputs, and copied with its read
+ * buffer: a fresh 1.1 MB buffer (--line-max 1 MiB) cost ASan a new mapping
+ * and its poisoning at every start, 0.25 ms. The relay reads only what it
+ * wrote there, and keeps no pointer into it across a start.
+ */
+static struct relay made[8];
+
+static struct relay *made_for(size_t line_max) {
+	for (struct relay *r = made; r < made + 8; r++)
+		if (r->buf && r->cfg.line_max == line_max)
+			return r;
+	return NULL;
+}
+
+static void relay_start(size_t line_max) {
+	struct relay_config rc = {.line_max = line_max, .default_priority = DEFAULT_PRIORITY};
+	struct relay *r = made_for(line_max);
+
+	if (!r) {
+		r = made;
+		while (r->buf)
+			r++; /* config() has 8 values of line_max: one is free */
+		CHECK(relay_init(r, &rc) == 0);
+	}
+	P.relay = *r;
+}
+
+/*
+ * The relay is gone; its buffer is kept. One it grew (and so freed the kept
+ * one) goes, and is made anew: an input that leaves more mallocs than frees
+ * is run again (see journal_reset()).
+ */
+static void relay_stop(void) {
+	struct relay *r = made_for(P.relay.cfg.line_max);
+
+	if (P.relay.buf == r->buf && P.relay.buf_size == r->buf_size) {
+		P.relay.buf = NULL;
+	} else {
+		struct relay_config rc = r->cfg;
+		CHECK(relay_init(r, &rc) == 0);
+	}
+	relay_done(&P.relay);
+}
+
 static int find(uint64_t ino, void *data) {
 	(void)data;
 	for (unsigned i = 0; i < P.n_prod; i++)
@@ -222,8 +268,7 @@ static void start(void) {
 	used(line_max);
 	P.line_max_min = line_max < P.line_max_min ? line_max : P.line_max_min;
 	P.budget_min = budget < P.budget_min ? budget : P.budget_min;
-	struct relay_config rc = {.line_max = line_max, .default_priority = DEFAULT_PRIORITY};
-	CHECK(relay_init(&P.relay, &rc) == 0);
+	relay_start(line_max);
 	int fd = dup(P.memfd);
 	CHECK(fd >= 0);
 	CHECK(ledger_adopt(fd, budget, &P.ledger) == 0);
@@ -251,7 +296,7 @@ static void restart(void) {
 		p->fd = -1;
 		stream_in_done(&p->in);
 	}
-	relay_done(&P.relay);
+	relay_stop();
 	ledger_free(P.ledger);
 	P.ledger = NULL;
 	start();
@@ -428,6 +473,15 @@ static void operate(struct input *in) {
 	}
 }
 
+/* Where producer i's bytes are kept: one buffer across inputs (see produce_run()). */
+static uint8_t *written(unsigned i) {
+	static uint8_t *buf[PRODUCERS_MAX];
+
+	if (!buf[i])
+		CHECK((buf[i] = malloc(WRITTEN_MAX)));
+	return buf[i];
+}
+
 static void setup(const uint8_t *data, size_t size) {
 	P = (struct process){.syslog = data[0] & 1,
 			     .n_prod = 1u + (data[0] >> 1 & 1),
@@ -442,8 +496,7 @@ static void setup(const uint8_t *data, size_t size) {
 	used(line_max);
 	P.line_max_min = line_max;
 	P.budget_min = budget;
-	struct relay_config rc = {.line_max = line_max, .default_priority = DEFAULT_PRIORITY};
-	CHECK(relay_init(&P.relay, &rc) == 0);
+	relay_start(line_max);
 	/*
 	 * As server.c's ledger_start(): a slot per connection, sized for a line
 	 * of line_max bytes with its prefix and terminator; later starts keep it.
@@ -455,7 +508,8 @@ static void setup(const uint8_t *data, size_t size) {
 		struct producer *p = &P.prod[i];
 		int sv[2];
 		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-		*p = (struct producer){.keep = sv[0], .write = sv[1]};
+		*p = (struct producer){
+			.keep = sv[0], .write = sv[1], .bytes = written(i), .cap = WRITTEN_MAX};
 		CHECK((p->fd = dup(p->keep)) >= 0);
 		origin_init(&p->origin, 4000 + (pid_t)i, 1000, 1000, "fuzz", ORIGIN_STREAM);
 		stream_in_init(&p->in, p->fd, P.syslog);
@@ -498,13 +552,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		journal_expect(&want);
 	}
 	journal_check_all_claimed();
-	relay_done(&P.relay);
+	relay_stop();
 	ledger_free(P.ledger);
 	close(P.memfd);
 	for (unsigned i = 0; i < P.n_prod; i++) {
 		close(P.prod[i].write);
-		free(P.prod[i].bytes);
-		free(P.prod[i].ends);
+		free(P.prod[i].ends); /* the bytes' buffer is kept for the next input (written()) */
 	}
 	journal_reset(); /* as many frees as mallocs (see journal_reset()) */
 	return 0;
