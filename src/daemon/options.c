@@ -105,57 +105,55 @@ static const struct option long_options[] = {
 	{0},
 };
 
+/* The options that take a number: its range, and what is said of a value out of it. */
+static const struct {
+	int c;
+	unsigned long long min, max;
+	const char *error;
+} numbers[] = {
+	{ARG_LINE_MAX, 64, 16u << 20, "--line-max takes 64 to 16777216 bytes"},
+	{'p', 0, 7, "--priority takes 0 to 7"},
+	{ARG_MAX_CONN, 1, 1u << 20, "bad --max-connections"},
+	{ARG_MAX_PER_USER, 0, 1u << 20, "bad --max-connections-per-user"},
+	{ARG_EXIT_IDLE, 0, UINT_MAX, "bad --exit-idle"},
+	{ARG_STOP_TIMEOUT, 0, 86400, "--stop-timeout takes 0 to 86400 seconds"},
+	{ARG_UNFINISHED_MAX, 0, 1ULL << 40, "--unfinished-max takes 0 to 2^40 bytes"},
+};
+
+/* Option c's number, if it takes one: 1 (in *ret), 0 if it takes none, -EINVAL (logged). */
+static int parse_number(int c, const char *arg, unsigned long long *ret) {
+	for (size_t i = 0; i < ARRAY_SIZE(numbers); i++)
+		if (numbers[i].c == c) {
+			if (parse_uint(arg, numbers[i].min, numbers[i].max, ret) < 0)
+				return log_error("%s: %s", numbers[i].error, arg), -EINVAL;
+			return 1;
+		}
+	return 0;
+}
+
 /* One option that takes a value; returns 0 or -EINVAL (logged). */
 static int parse_value(int c, const char *arg, struct options *o) {
-	unsigned long long v;
+	unsigned long long v = 0;
 
+	if (parse_number(c, arg, &v) < 0)
+		return -EINVAL;
 	switch (c) {
 	case 'l':
 		if (o->n_listen == ARRAY_SIZE(o->listen_path))
 			return log_error("too many --listen options"), -EINVAL;
 		o->listen_path[o->n_listen++] = arg;
 		return 0;
-	case ARG_LINE_MAX:
-		if (parse_uint(arg, 64, 16u << 20, &v) < 0)
-			return log_error("--line-max takes 64 to 16777216 bytes: %s", arg), -EINVAL;
-		o->line_max = (size_t)v;
-		return 0;
-	case 'p':
-		if (parse_uint(arg, 0, 7, &v) < 0)
-			return log_error("--priority takes 0 to 7: %s", arg), -EINVAL;
-		o->priority = (int)v;
-		return 0;
-	case ARG_MAX_CONN:
-		if (parse_uint(arg, 1, 1u << 20, &v) < 0)
-			return log_error("bad --max-connections: %s", arg), -EINVAL;
-		o->max_connections = (unsigned)v;
-		return 0;
-	case ARG_MAX_PER_USER:
-		if (parse_uint(arg, 0, 1u << 20, &v) < 0)
-			return log_error("bad --max-connections-per-user: %s", arg), -EINVAL;
-		o->max_per_user = (unsigned)v;
-		return 0;
+	case ARG_LINE_MAX: o->line_max = (size_t)v; return 0;
+	case 'p': o->priority = (int)v; return 0;
+	case ARG_MAX_CONN: o->max_connections = (unsigned)v; return 0;
+	case ARG_MAX_PER_USER: o->max_per_user = (unsigned)v; return 0;
+	case ARG_EXIT_IDLE: o->exit_idle = (unsigned)v; return 0;
+	case ARG_STOP_TIMEOUT: o->stop_timeout_usec = v * 1000000; return 0;
+	case ARG_UNFINISHED_MAX: o->unfinished_max = (size_t)v; return 0;
 	case ARG_RATE_LIMITS:
 		if (strcmp(arg, "journald") != 0 && strcmp(arg, "off") != 0)
 			return log_error("--rate-limits takes journald or off: %s", arg), -EINVAL;
 		o->no_limits = strcmp(arg, "off") == 0;
-		return 0;
-	case ARG_EXIT_IDLE:
-		if (parse_uint(arg, 0, UINT_MAX, &v) < 0)
-			return log_error("bad --exit-idle: %s", arg), -EINVAL;
-		o->exit_idle = (unsigned)v;
-		return 0;
-	case ARG_STOP_TIMEOUT:
-		if (parse_uint(arg, 0, 86400, &v) < 0)
-			return log_error("--stop-timeout takes 0 to 86400 seconds: %s", arg),
-			       -EINVAL;
-		o->stop_timeout_usec = v * 1000000;
-		return 0;
-	case ARG_UNFINISHED_MAX:
-		if (parse_uint(arg, 0, 1ULL << 40, &v) < 0)
-			return log_error("--unfinished-max takes 0 to 2^40 bytes: %s", arg),
-			       -EINVAL;
-		o->unfinished_max = (size_t)v;
 		return 0;
 	case ARG_TRANSPORT:
 		if (strcmp(arg, "native") == 0)
