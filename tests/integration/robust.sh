@@ -58,6 +58,18 @@ rb_show() {
 	ct systemctl show -P "$1" mpsr.service
 }
 
+# rb_wait_new_main OLD: until systemd runs another mpsrd than OLD (its restart
+# after a kill); false if none within 10 s.
+rb_wait_new_main() {
+	local i new
+	for i in $(seq 100); do
+		new=$(rb_show MainPID)
+		[ "$new" != 0 ] && [ "$new" != "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # The "N dropped" of mpsrd's STATUS=, and of every "stopping:" line it logged
 # since the case began: all must be 0.
 rb_check_dropped() {
@@ -118,7 +130,7 @@ rb_forget_journal() {
 # lasts 20 s however fast the machine: room for a disruption that takes 10 s
 # (journald's restart under this load can) before the second one.
 rb_disruption() {
-	local kind=$1 name=ld-$1 tag=$1$$ P=16 M=20000 pids= pid mpsrd delay i new out dup restarts t0
+	local kind=$1 name=ld-$1 tag=$1$$ P=16 M=20000 pids= pid mpsrd delay i out dup restarts t0
 	ct systemctl start mpsr.socket || fail "mpsr.socket"
 	rb_loader $name
 	t0=$(date +%s%N)
@@ -137,11 +149,7 @@ rb_disruption() {
 			pids="$pids $pid"
 			ct kill -KILL "$pid" || fail "kill $pid"
 			# Wait for systemd's restart, so the next kill finds a new mpsrd.
-			for i in $(seq 100); do
-				new=$(rb_show MainPID)
-				[ "$new" != 0 ] && [ "$new" != "$pid" ] && break
-				sleep 0.1
-			done
+			rb_wait_new_main "$pid" || fail "mpsrd did not come back after kill $pid"
 			;;
 		journald)
 			[ -n "$pids" ] || mpsrd=$(rb_show MainPID)
