@@ -8,8 +8,9 @@
  * measure latency. All producers connect first and start together.
  *
  * With --duration, producers send until the time is up instead of a fixed
- * count, and "producer p=<p> sent=<n>" lines tell the checker how many each
- * sent. --mode=exec feeds each producer's lines to the stdin of a command of
+ * count, with --until until a file exists (a test's signal that it has seen
+ * what it waited for), and "producer p=<p> sent=<n>" lines tell the checker
+ * how many each sent. --mode=exec feeds each producer's lines to the stdin of a command of
  * its own (systemd-cat, mpsr-send). --idle=N opens N connections from this one
  * process and holds them, for measuring what idle producers cost the daemon.
  */
@@ -45,6 +46,7 @@ struct options {
 	bool syslog;        /* an RFC 3164 header in front of each message, as syslog(3) writes */
 	enum mode mode;
 	double duration;     /* seconds to send for; 0 = send `messages` */
+	const char *until;   /* or until this file exists */
 	const char *command; /* MODE_EXEC: run with sh -c, our lines on its stdin */
 	unsigned idle;       /* connections to open and hold, instead of producers */
 	const char *ready;   /* a daemon to start and time until it sends READY=1 */
@@ -184,6 +186,9 @@ static int produce(const struct options *o, unsigned p, int go_fd, int report_fd
 			sleep_until(start + i * 1000000ull / o->rate);
 		if (end != UINT64_MAX && realtime_usec() >= end)
 			break;
+		/* Looked for before each message at a rate, else every 64th. */
+		if (o->until && (o->rate || i % 64 == 0) && access(o->until, F_OK) == 0)
+			break;
 		size_t len = format_msg(o, p, i, msg, sizeof(msg) - 1);
 		switch (o->mode) {
 		case MODE_NATIVE:
@@ -319,6 +324,7 @@ static void help(void) {
 	       "     --batch=BYTES      Most bytes per write() on a stream (default 4096)\n"
 	       "     --hold=SECONDS     Keep connections open afterwards\n"
 	       "  -d --duration=SECONDS  Send for this long instead of a fixed count\n"
+	       "     --until=FILE       Send until FILE exists instead of a fixed count\n"
 	       "     --syslog           Put an RFC 3164 header in front of each message\n"
 	       "     --mode=MODE        stream, dgram, native (sd_journal_send),\n"
 	       "                        journal-stream (journald's stdout stream), or\n"
@@ -340,6 +346,7 @@ int main(int argc, char *argv[]) {
 		{"hold", required_argument, NULL, 'H'},
 		{"mode", required_argument, NULL, 'M'},
 		{"duration", required_argument, NULL, 'd'},
+		{"until", required_argument, NULL, 'U'},
 		{"exec", required_argument, NULL, 'E'},
 		{"idle", required_argument, NULL, 'I'},
 		{"ready", required_argument, NULL, 'R'},
@@ -368,6 +375,7 @@ int main(int argc, char *argv[]) {
 			messages_given = true;
 			break;
 		case 'd': o.duration = strtod(optarg, NULL); break;
+		case 'U': o.until = optarg; break;
 		case 'E': o.command = optarg; break;
 		case 'I': o.idle = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'R': o.ready = optarg; break;
@@ -406,7 +414,8 @@ int main(int argc, char *argv[]) {
 		return hold_idle(&o);
 	if (o.ready)
 		return time_ready(&o);
-	if (o.duration > 0 && !messages_given)
+	bool open_ended = o.duration > 0 || o.until;
+	if (open_ended && !messages_given)
 		o.messages = ULONG_MAX;
 
 	int go[2], report[2];
@@ -439,7 +448,7 @@ int main(int argc, char *argv[]) {
 		const char *sent = strstr(line, "sent=");
 		if (sent)
 			total += strtoul(sent + 5, NULL, 10);
-		if (o.duration > 0)
+		if (open_ended)
 			fputs(line, stdout);
 	}
 	int failed = 0, status;

@@ -58,6 +58,18 @@ rb_show() {
 	ct systemctl show -P "$1" mpsr.service
 }
 
+# rb_wait_new_main OLD: until systemd runs another mpsrd than OLD (its restart
+# after a kill); false if none within 10 s.
+rb_wait_new_main() {
+	local i new
+	for i in $(seq 100); do
+		new=$(rb_show MainPID)
+		[ "$new" != 0 ] && [ "$new" != "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # The "N dropped" of mpsrd's STATUS=, and of every "stopping:" line it logged
 # since the case began: all must be 0.
 rb_check_dropped() {
@@ -105,24 +117,25 @@ rb_forget_journal() {
 	ct journalctl --rotate --vacuum-files=1 >/dev/null 2>&1
 }
 
-# rb_disruption KIND: 16 producers write 20,000 lines each at 1,000 lines/s,
-# and twice while they write (2 s after the start, then 3 s after the first
-# is done) something happens to mpsr:
+# rb_disruption KIND: 16 producers write 1,000 lines/s each, and twice while
+# they write (2 s after the start, then 3 s after the first is done) something
+# happens to mpsr:
 #   restart   `systemctl restart mpsr.service`
 #   crash     `kill -9` of mpsrd; systemd restarts it (Restart=on-failure)
 #   journald  `systemctl restart systemd-journald`: mpsrd waits for it
 # No producer may be disconnected, no line lost, cut or written twice: not
 # even by a crash (mpsrd's ledger, ledger.h).
 #
-# The load keeps to its schedule (a producer held up catches up), so it
-# lasts 20 s however fast the machine: room for a disruption that takes 10 s
-# (journald's restart under this load can) before the second one.
+# The load lasts until 3 s after the second disruption is done, however long
+# each takes (journald's restart under this load can take 10 s): sized by
+# progress, and the producers write to the mpsrd that comes after the last.
 rb_disruption() {
-	local kind=$1 name=ld-$1 tag=$1$$ P=16 M=20000 pids= pid mpsrd delay i new out dup restarts t0
+	local kind=$1 name=ld-$1 tag=$1$$ P=16 pids= pid mpsrd delay i out dup restarts t0 sent
 	ct systemctl start mpsr.socket || fail "mpsr.socket"
 	rb_loader $name
 	t0=$(date +%s%N)
-	rb_load_start $name -P $P -m $M -r 1000 -t $tag
+	ct rm -f /run/$name.stop
+	rb_load_start $name -P $P -r 1000 --until=/run/$name.stop -t $tag
 	for delay in 2 3; do
 		sleep $delay
 		rb_load_running $name || fail "the load ended before the $kind at $(rb_ms $t0) ms: too fast to prove anything"
@@ -137,11 +150,7 @@ rb_disruption() {
 			pids="$pids $pid"
 			ct kill -KILL "$pid" || fail "kill $pid"
 			# Wait for systemd's restart, so the next kill finds a new mpsrd.
-			for i in $(seq 100); do
-				new=$(rb_show MainPID)
-				[ "$new" != 0 ] && [ "$new" != "$pid" ] && break
-				sleep 0.1
-			done
+			rb_wait_new_main "$pid" || fail "mpsrd did not come back after kill $pid"
 			;;
 		journald)
 			[ -n "$pids" ] || mpsrd=$(rb_show MainPID)
@@ -151,8 +160,11 @@ rb_disruption() {
 		*) fail "rb_disruption: no disruption called $kind" ;;
 		esac
 	done
+	sleep 3
+	ct touch /run/$name.stop
 	rb_load_wait $name || fail "a producer's write failed: it was disconnected"
-	echo "load done at $(rb_ms $t0) ms"
+	sent=$(rb_sent $name) || fail "not every producer said what it sent"
+	echo "load done at $(rb_ms $t0) ms: $(rb_sum $sent) lines"
 
 	# Each disruption really happened: three processes over the two.
 	if [ $kind = journald ]; then
@@ -172,7 +184,7 @@ rb_disruption() {
 	fi
 
 	# Counted under the unit: a line journald stored without it is a lost line.
-	out=$(ct_wait_ids $tag $P $M 120 -u mpsr SYSLOG_IDENTIFIER=$name)
+	out=$(ct_wait_ids --sent=$sent $tag 0 0 120 -u mpsr SYSLOG_IDENTIFIER=$name)
 	i=$?
 	echo "$out"
 	[ $i = 0 ] || fail "lines lost, cut, or written twice"

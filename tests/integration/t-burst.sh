@@ -2,7 +2,9 @@
 # their connections are kept in mpsrd's holder, whose two ends alone are in
 # the fd store. All are accepted quickly, and all survive a restart and a
 # kill -9 of mpsrd with every line arriving once. A producer writing beside
-# the burst has each line in the journal within a second.
+# the burst has each line in the journal within a second. Once they all hang
+# up, the fd store is back to what it was before them; mpsrd's memory per idle
+# producer is reported.
 #
 #   MPSR_BURST_N: producers (default 16000)
 #   MPSR_BURST_MIN_RATE: connections/s mpsrd must accept (default 5000)
@@ -14,7 +16,9 @@
 . "$here/robust.sh"
 ct systemctl start mpsr.socket || fail "mpsr.socket"
 tag=burst$$ N=${MPSR_BURST_N:-16000} comm=ld-burst ctl=/run/burst$$
-trap 'rb_dropin_remove 50-test-burst; ct systemctl restart mpsr.service' EXIT
+# Whatever happened, the producers hang up: held, they would keep later cases'
+# producers waiting at mpsrd's limit.
+trap 'ct touch $ctl.end; rb_dropin_remove 50-test-burst; ct systemctl restart mpsr.service' EXIT
 rb_dropin 50-test-burst "[Service]\nExecStart=\nExecStart=$(rb_exec_start) --max-connections=$N\n"
 ct systemctl restart mpsr.service || fail "restart"
 # As many as mpsrd can hold here, at most N (its limits may lower what it was asked for).
@@ -53,6 +57,9 @@ start_ms() {
 	a=$(rb_show ExecMainStartTimestampMonotonic) b=$(rb_show ActiveEnterTimestampMonotonic)
 	echo $(((b - a) / 1000))
 }
+rss_kb() {
+	ct sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$(rb_show MainPID)/status"
+}
 store_small() {
 	local n
 	n=$(rb_show NFileDescriptorStore)
@@ -75,7 +82,7 @@ wait_restarted() {
 ct_sh "printf '%s\n' 'start $tag' | socat - UNIX-CONNECT:/run/mpsr.sock" || fail "first producer"
 [ "$(ct_wait_count 1 10 -u mpsr MESSAGE="start $tag")" = 1 ] || fail "the first producer's line"
 rb_wait_producers -eq 0 10
-pid0=$(rb_show MainPID) fd0=$(nfds "$(rb_show MainPID)")
+pid0=$(rb_show MainPID) fd0=$(nfds "$(rb_show MainPID)") rss0=$(rss_kb) store0=$(rb_show NFileDescriptorStore)
 store_small "before the burst"
 
 # The burst, and beside it a live producer writing 20 lines a second for 2 s.
@@ -98,6 +105,8 @@ rate=$((N * 1000 / (burst_ms > 0 ? burst_ms : 1)))
 echo "burst: $N producers accepted in $burst_ms ms ($rate connections/s); PID 1 used $pid1_ms ms of CPU"
 rb_wait_state $ctl connected 60
 rb_wait_producers -ge "$N" 30
+rss1=$(rss_kb)
+echo "mpsrd RSS: $rss0 kB with no producer, $rss1 kB with $N ($(((rss1 - rss0) * 1024 / N)) bytes per idle producer)"
 store_small "with $N producers"
 [ "$pid1_ms" -le 200 ] || fail "PID 1 used $pid1_ms ms of CPU for a burst of $N producers, want at most 200"
 min_rate=${MPSR_BURST_MIN_RATE:-5000}
@@ -143,7 +152,10 @@ ct touch $ctl.end
 wait $conns || fail "many-conns: a connect or write failed"
 rb_wait_producers -le 0 30
 store_small "after they all hung up"
+[ "$(rb_show NFileDescriptorStore)" -le "$store0" ] ||
+	fail "closed connections stay in the fd store: $(rb_show NFileDescriptorStore), $store0 before the burst"
 [ "$(rb_show MainPID)" = "$pid2" ] || fail "mpsrd was restarted unexpectedly: $pid2 -> $(rb_show MainPID)"
+[ "$(rb_auto_restarts)" = 1 ] || fail "systemd restarted mpsrd $(rb_auto_restarts) times, want once (the kill -9)"
 ct rm -f $ctl.*
 rb_check_dropped
 rb_check_sanitizers

@@ -7,12 +7,8 @@
 . "$here/robust.sh"
 . "$here/tenants.sh"
 ct systemctl start mpsr.socket || fail "mpsr.socket"
-tag=dg$$ name=ld-dgram unit=dg$$.service M=5000
-rb_loader $name
-tn_user mpsr-td >/dev/null
-
-tn_start $unit mpsr-td -p LogRateLimitIntervalSec=1s -p LogRateLimitBurst=500 \
-	/usr/local/bin/$name --mode=dgram -s /run/mpsr.dgram -P 1 -m $M -t $tag
+tag=dg$$ unit=dg$$.service M=5000
+tn_load $unit mpsr-td ld-dgram 500 --mode=dgram -s /run/mpsr.dgram -P 1 -m $M -t $tag
 tn_wait $unit 30 || fail "$unit still sending"
 # Stopped at once: the drops of the last window are reported at the stop, not lost.
 ct systemctl stop mpsr.service

@@ -1,9 +1,13 @@
-# journald stopped (SIGSTOP) for 45 s, then for 75 s, while 4 producers write
-# 20,000 lines each: mpsrd waits it out. It stays the same process (its
-# watchdog, shortened to 10 s, goes on being answered through the stall), says
-# in STATUS= that it is waiting for journald, holds the producers back instead
-# of buffering or dropping, and afterwards every line is in `journalctl -u mpsr`
-# exactly once. MPSR_STALLS="45 120" sets other stalls (seconds).
+# journald stopped (SIGSTOP) for 65 s while 4 producers write 20,000 lines
+# each: mpsrd waits it out. It stays the same process (its watchdog, shortened
+# to 10 s, goes on being answered through the stall), says in STATUS= that it
+# is waiting for journald, holds the producers back instead of buffering or
+# dropping, and afterwards every line is in `journalctl -u mpsr` exactly once.
+# 65 s is six watchdog periods, and longer than the longest period of mpsrd's
+# housekeeping (it rereads journald.conf every 60 s, the space journald has
+# left every 30 s): each of its periodic tasks runs at least once while
+# journald is stopped, and none may hold up the watchdog. MPSR_STALLS="45 120"
+# sets other stalls (seconds), one after the other.
 . "$here/robust.sh"
 
 dropin=/run/systemd/system/mpsr.service.d/50-test-stall.conf
@@ -22,7 +26,7 @@ ct systemctl start mpsr.socket || fail "mpsr.socket"
 rb_stall_watchdogs $dropin $jdropin
 
 P=4 M=20000
-for stall in ${MPSR_STALLS:-45 75}; do
+for stall in ${MPSR_STALLS:-65}; do
 	name=ld-stall$stall tag=stl$stall.$$
 	rb_loader $name
 	mpsrd=$(rb_show MainPID) restarts0=$(rb_show NRestarts)

@@ -5,12 +5,8 @@
 . "$here/robust.sh"
 . "$here/tenants.sh"
 ct systemctl start mpsr.socket || fail "mpsr.socket"
-tag=lr$$ name=ld-lrestart unit=lr$$.service M=20000
-rb_loader $name
-tn_user mpsr-tl >/dev/null
-
-tn_start $unit mpsr-tl -p LogRateLimitIntervalSec=1s -p LogRateLimitBurst=1000 \
-	/usr/local/bin/$name -P 1 -m $M -t $tag
+tag=lr$$ unit=lr$$.service M=20000
+tn_load $unit mpsr-tl ld-lrestart 1000 -P 1 -m $M -t $tag
 n=$(ct_wait_grep 1 20 "^$unit (uid [0-9]*) is over its limit" -u mpsr _TRANSPORT=stdout)
 [ "$n" -ge 1 ] || fail "$unit is not being slowed"
 ct systemctl restart mpsr.service || fail "restart"

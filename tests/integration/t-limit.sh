@@ -6,12 +6,8 @@
 . "$here/robust.sh"
 . "$here/tenants.sh"
 ct systemctl start mpsr.socket || fail "mpsr.socket"
-tag=lim$$ name=ld-limit unit=lim$$.service M=20000
-rb_loader $name
-
-t0=$(date +%s)
-tn_start $unit 65534 -p LogRateLimitIntervalSec=1s -p LogRateLimitBurst=1000 \
-	/usr/local/bin/$name -P 1 -m $M -t $tag
+tag=lim$$ unit=lim$$.service M=20000
+tn_load $unit 65534 ld-limit 1000 -P 1 -m $M -t $tag
 set -- $(ct_wait_grep 1 20 "^$unit (uid 65534) is over its limit" -u mpsr _TRANSPORT=stdout)
 limit=$(tn_limited "$unit")
 [ -n "$limit" ] || fail "mpsrd did not say it slows $unit"

@@ -14,7 +14,7 @@
 dropin=/etc/systemd/journald.conf.d/50-mpsr-limits-direct.conf
 out=$(mktemp)
 restore() {
-	rm -f "$out"
+	rm -f "$out" "$out".*
 	ct rm -f "$dropin"
 	ct systemctl restart systemd-journald
 }
@@ -60,6 +60,52 @@ growth() {
 	ct bash -s -- "$@" <"$here/journal-growth" || fail "journal-growth $*"
 }
 
+# growth_start NAME ARGS...: journal-growth ARGS in the background, its figures
+# in $out.NAME; growth_wait NAME waits until it is done, and puts them in $r.
+growth_start() {
+	local name=$1
+	shift
+	ct bash -s -- "$@" <"$here/journal-growth" >"$out.$name" 2>&1 &
+	eval "gpid_$name=\$!"
+}
+growth_wait() {
+	local pid
+	eval "pid=\$gpid_$1"
+	wait "$pid" || fail "journal-growth ($1): $(cat "$out.$1")"
+	r=$(cat "$out.$1")
+}
+
+# unit_probe UNIT: what limits-probe reads for UNIT, once PID 1 has published
+# its LogRateLimitBurst= (while it runs).
+unit_probe() {
+	local i
+	for i in $(seq 50); do
+		ct test -L "/run/systemd/units/log-rate-limit-burst:$1" && break
+		sleep 0.1
+	done
+	ct limits-probe "$1"
+}
+
+# unit_windows NAME UNIT PROBE INTERVAL_USEC BURST MIN: once journal-growth
+# NAME is done, UNIT's limit as limits-probe read it (PROBE) is INTERVAL_USEC
+# and BURST, and UNIT's windows hold BURST x modulation each (at least MIN).
+unit_windows() {
+	local name=$1 unit=$2 probe=$3 interval=$4 burst=$5 min=$6 b counts
+	growth_wait "$name"
+	echo "limits-probe $unit: $probe"
+	echo "$name: $r"
+	[ "$(field interval_usec "$probe")" = "$interval" ] || fail "$name: $unit's interval: $probe"
+	[ "$(field burst "$probe")" = "$burst" ] || fail "$name: $unit's burst: $probe"
+	b=$(ct limits-probe --modulate "$burst")
+	counts=$(windows "$unit" "$(field tag "$r")" "$interval")
+	echo "per window: $counts (burst x modulation: $b)"
+	expect_windows "$name" "$counts" "$b" "$min"
+}
+
+# Sections 1 to 3 run at once, each in a unit of its own: journald limits each
+# unit by itself. All three are done well within the 30 s after journald's
+# restart above, before it rereads the space it has left.
+
 # 1. journald.conf's limit, for a unit that sets nothing: 15 s of 2,000 lines/s
 # are two windows (at 0 s and 10 s), each filled within 2 s.
 probe=$(ct limits-probe)
@@ -67,7 +113,22 @@ echo "limits-probe: $probe"
 [ "$(field interval_usec "$probe")" = 10000000 ] || fail "interval from the drop-in: $probe"
 [ "$(field burst "$probe")" = 1000 ] || fail "burst from the drop-in: $probe"
 b1=$(field modulated "$probe")
-r=$(growth --via=direct --seconds=15 --rate=2000 --unit=lim-conf)
+growth_start conf --via=direct --seconds=15 --rate=2000 --unit=lim-conf
+# 2. The unit's own limit, as PID 1 publishes it, while it runs.
+growth_start unit --via=direct --seconds=7 --rate=1000 --unit=lim-unit --interval=2s --burst=50
+# 3. LogRateLimitIntervalSec=0 is "unset": journald.conf's 10 s, the unit's burst.
+growth_start zero --via=direct --seconds=12 --rate=1000 --unit=lim-zero --interval=0 --burst=77
+
+probe_unit=$(unit_probe lim-unit.service)
+probe_zero=$(unit_probe lim-zero.service)
+ct test -L /run/systemd/units/log-rate-limit-interval:lim-zero.service &&
+	fail "PID 1 published an interval of 0"
+
+# 2.: the unit's 2 s and 50; 3.: journald.conf's 10 s and the unit's 77.
+unit_windows unit lim-unit.service "$probe_unit" 2000000 50 3
+unit_windows zero lim-zero.service "$probe_zero" 10000000 77 2
+
+growth_wait conf
 echo "journald.conf 10s/1000: $r"
 b2=$(ct limits-probe --modulate 1000)
 counts=$(windows lim-conf.service "$(field tag "$r")" 10000000)
@@ -79,48 +140,6 @@ expect_windows conf "$counts" "$b1" 2 2>/dev/null ||
 [ "$(field reported_dropped "$r")" -gt 0 ] || fail "journald reported no suppression: $r"
 [ $(($(field stored "$r") + $(field reported_dropped "$r"))) -le "$(field written "$r")" ] ||
 	fail "stored + reported dropped > written: $r"
-
-# 2. The unit's own limit, as PID 1 publishes it, while it runs.
-ct bash -s -- --via=direct --seconds=7 --rate=1000 --unit=lim-unit --interval=2s --burst=50 \
-	<"$here/journal-growth" >"$out" 2>&1 &
-gpid=$!
-for i in $(seq 50); do
-	ct test -L /run/systemd/units/log-rate-limit-burst:lim-unit.service && break
-	sleep 0.1
-done
-probe=$(ct limits-probe lim-unit.service)
-echo "limits-probe lim-unit.service: $probe"
-wait $gpid || fail "journal-growth (unit limit): $(cat "$out")"
-r=$(cat "$out")
-echo "unit 2s/50: $r"
-[ "$(field interval_usec "$probe")" = 2000000 ] || fail "the unit's published interval: $probe"
-[ "$(field burst "$probe")" = 50 ] || fail "the unit's published burst: $probe"
-b=$(ct limits-probe --modulate 50)
-counts=$(windows lim-unit.service "$(field tag "$r")" 2000000)
-echo "per window: $counts (burst x modulation: $b)"
-expect_windows unit "$counts" "$b" 3
-
-# 3. LogRateLimitIntervalSec=0 is "unset": journald.conf's 10 s, the unit's burst.
-ct bash -s -- --via=direct --seconds=12 --rate=1000 --unit=lim-zero --interval=0 --burst=77 \
-	<"$here/journal-growth" >"$out" 2>&1 &
-gpid=$!
-for i in $(seq 50); do
-	ct test -L /run/systemd/units/log-rate-limit-burst:lim-zero.service && break
-	sleep 0.1
-done
-ct test -L /run/systemd/units/log-rate-limit-interval:lim-zero.service &&
-	fail "PID 1 published an interval of 0"
-probe=$(ct limits-probe lim-zero.service)
-echo "limits-probe lim-zero.service: $probe"
-wait $gpid || fail "journal-growth (interval 0): $(cat "$out")"
-r=$(cat "$out")
-echo "unit 0/77: $r"
-[ "$(field interval_usec "$probe")" = 10000000 ] || fail "interval for a unit's 0: $probe"
-[ "$(field burst "$probe")" = 77 ] || fail "burst of the unit: $probe"
-b=$(ct limits-probe --modulate 77)
-counts=$(windows lim-zero.service "$(field tag "$r")" 10000000)
-echo "per window: $counts (burst x modulation: $b)"
-expect_windows zero "$counts" "$b" 2
 
 # 4. The space journald sees: a journal held to 64 MiB leaves it tens of MiB,
 # so the burst is scaled by 2.25 or so, not by what the file system has free.

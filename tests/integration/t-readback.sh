@@ -92,7 +92,7 @@ ct rm -f "$dropin"
 ct systemctl daemon-reload
 M=4000
 crash_in_send() { # NAME: the load's name; prints what mpsrd logged of the crash
-	local name=$1 pid new i since
+	local name=$1 pid back i since
 	since=$(date +%s)
 	rb_loader "$name"
 	rb_load_start "$name" -P 1 -m $M -r 1000 -t "$name"
@@ -101,13 +101,10 @@ crash_in_send() { # NAME: the load's name; prints what mpsrd logged of the crash
 	ct systemctl kill --kill-who=main -s STOP systemd-journald.service || fail "cannot stop journald"
 	sleep 1 # the writer fills journald's queue and blocks in the send
 	ct kill -KILL "$pid" || fail "kill $pid"
-	for i in $(seq 100); do
-		new=$(rb_show MainPID)
-		[ "$new" != 0 ] && [ "$new" != "$pid" ] && break
-		sleep 0.1
-	done
+	rb_wait_new_main "$pid"
+	back=$?
 	ct systemctl kill --kill-who=main -s CONT systemd-journald.service
-	[ "$new" != 0 ] && [ "$new" != "$pid" ] || fail "mpsrd did not come back after the kill"
+	[ $back = 0 ] || fail "mpsrd did not come back after the kill"
 	rb_load_wait "$name" >/dev/null || fail "a producer's write failed"
 	for i in $(seq 50); do
 		crashlog=$(ct journalctl -q -o cat -u mpsr --since "@$since" --grep 'after a crash: the entry|cannot tell')

@@ -45,17 +45,13 @@ wait_file_says() { # FILE TEXT SECS
 }
 # restart_and_kill WHAT: a restart, then a kill -9; the unfinished lines must come back both times.
 restart_and_kill() {
-	local pid new i before
+	local pid before
 	before=$(kept)
 	ct systemctl restart mpsr.service || fail "restart failed"
 	[ "$(kept)" = "$before" ] || fail "$1: $(kept) bytes kept after the restart, $before before"
 	pid=$(rb_show MainPID)
 	ct kill -KILL "$pid"
-	for i in $(seq 100); do
-		new=$(rb_show MainPID)
-		[ "$new" != 0 ] && [ "$new" != "$pid" ] && break
-		sleep 0.1
-	done
+	rb_wait_new_main "$pid" || fail "$1: mpsrd did not come back after kill -9"
 	wait_kept "$before" 10 || fail "$1: $(kept) bytes kept after kill -9, $before before"
 	echo "$1: $before bytes of unfinished lines kept across a restart and a kill -9"
 }

@@ -30,11 +30,7 @@ echo "10 s under WatchdogSec=2s, idle and busy: same MainPID, NRestarts=$restart
 ct kill -STOP "$pid"
 sleep 3
 ct kill -CONT "$pid" 2>/dev/null # gone already, if systemd killed it
-for i in $(seq 100); do
-	new=$(rb_show MainPID)
-	[ "$new" != "$pid" ] && [ "$new" != 0 ] && break
-	sleep 0.1
-done
+rb_wait_new_main "$pid" || fail "a silent mpsrd was not restarted"
 [ "$(rb_show NRestarts)" = $((restarts0 + 1)) ] || fail "a silent mpsrd was not restarted"
 ct journalctl -q --no-pager -u mpsr --since "@$rb_since" | grep -q 'Watchdog timeout' ||
 	fail "no watchdog timeout logged"

@@ -19,6 +19,19 @@ tn_start() {
 		fail "systemd-run $unit"
 }
 
+# tn_load UNIT USER NAME BURST ARGS...: the load generator, installed as NAME,
+# as the transient UNIT of USER (a uid, or a name: made if new), held by its
+# unit to BURST lines a second (LogRateLimitIntervalSec=1s,
+# LogRateLimitBurst=BURST), with mpsr-load's ARGS; in the background.
+tn_load() {
+	local unit=$1 user=$2 name=$3 burst=$4
+	shift 4
+	rb_loader "$name"
+	case $user in *[!0-9]*) tn_user "$user" >/dev/null ;; esac
+	tn_start "$unit" "$user" -p LogRateLimitIntervalSec=1s -p LogRateLimitBurst="$burst" \
+		"/usr/local/bin/$name" "$@"
+}
+
 # tn_wait UNIT SECS: waits until UNIT is gone; fails if it ran longer.
 tn_wait() {
 	local i
