@@ -43,6 +43,7 @@ struct options {
 	unsigned long rate; /* per producer, messages/s; 0 = as fast as possible */
 	unsigned batch;     /* most bytes per write() on a stream */
 	unsigned hold;      /* seconds to keep the connection open afterwards */
+	int sndbuf;         /* SO_SNDBUF of a stream connection; 0 = as opened */
 	bool syslog;        /* an RFC 3164 header in front of each message, as syslog(3) writes */
 	enum mode mode;
 	double duration;     /* seconds to send for; 0 = send `messages` */
@@ -169,6 +170,16 @@ static int produce(const struct options *o, unsigned p, int go_fd, int report_fd
 				strerror(-fd));
 			return 1;
 		}
+	}
+	/*
+	 * sd_journal_stream_fd() asks for an 8 MiB send buffer (as PID 1 does for
+	 * a service's stdout): a flood then "sends" minutes of lines at once.
+	 * --sndbuf gives every stream the same, as a plain connect() gets.
+	 */
+	if ((o->mode == MODE_STREAM || o->mode == MODE_JOURNAL_STREAM) && o->sndbuf > 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &o->sndbuf, sizeof(o->sndbuf)) < 0) {
+		fprintf(stderr, "mpsr-load: SO_SNDBUF: %s\n", strerror(errno));
+		return 1;
 	}
 	out = malloc(o->batch + sizeof(msg));
 	if (!out)
@@ -323,6 +334,7 @@ static void help(void) {
 	       "  -r --rate=N           Messages per second per producer (default: no limit)\n"
 	       "     --batch=BYTES      Most bytes per write() on a stream (default 4096)\n"
 	       "     --hold=SECONDS     Keep connections open afterwards\n"
+	       "     --sndbuf=BYTES     SO_SNDBUF of each stream (the kernel doubles it)\n"
 	       "  -d --duration=SECONDS  Send for this long instead of a fixed count\n"
 	       "     --until=FILE       Send until FILE exists instead of a fixed count\n"
 	       "     --syslog           Put an RFC 3164 header in front of each message\n"
@@ -344,6 +356,7 @@ int main(int argc, char *argv[]) {
 		{"rate", required_argument, NULL, 'r'},
 		{"batch", required_argument, NULL, 'B'},
 		{"hold", required_argument, NULL, 'H'},
+		{"sndbuf", required_argument, NULL, 'N'},
 		{"mode", required_argument, NULL, 'M'},
 		{"duration", required_argument, NULL, 'd'},
 		{"until", required_argument, NULL, 'U'},
@@ -384,6 +397,7 @@ int main(int argc, char *argv[]) {
 		case 'r': o.rate = strtoul(optarg, NULL, 10); break;
 		case 'B': o.batch = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'H': o.hold = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'N': o.sndbuf = (int)strtol(optarg, NULL, 10); break;
 		case 'M':
 			if (!strcmp(optarg, "stream"))
 				o.mode = MODE_STREAM;
