@@ -40,14 +40,20 @@ def produce(p):
         i += 1
     s.close()
     return i
+# Each producer reports in one write to a pipe (atomic), the parent prints.
+rd, wr = os.pipe()
 kids = []
 for p in range(P):
     pid = os.fork()
     if pid == 0:
+        os.close(rd)
         n = produce(p)
-        print("producer p=%d sent=%d" % (p, n), flush=True)
+        os.write(wr, b"producer p=%d sent=%d\n" % (p, n))
         os._exit(0)
     kids.append(pid)
+os.close(wr)
+with os.fdopen(rd) as reports:
+    sys.stdout.write(reports.read())
 sys.exit(max(os.waitstatus_to_exitcode(os.waitpid(k, 0)[1]) != 0 for k in kids))
 EOF
 
