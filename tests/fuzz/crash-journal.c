@@ -86,8 +86,7 @@ __attribute__((no_sanitize("coverage"))) static int number(const char *v, size_t
 	return n;
 }
 
-/* The harness's bookkeeping too: without coverage (see field()), and not inlined into a caller
- * with it. */
+/* Bookkeeping too: no coverage (see field()), and not inlined into a caller that has it. */
 __attribute__((no_sanitize("coverage"), noinline)) static void
 record(struct entry *s, const struct iovec *iov, int n) {
 	const char *v;
