@@ -16,6 +16,7 @@
 
 #include "crash-cuts.h"
 #include "crash-journal.h"
+#include "crash-keep.h"
 #include "frame.h"
 #include "fuzz.h"
 #include "ledger.h"
@@ -31,23 +32,10 @@ struct entry {
 	bool claimed;
 };
 
-/*
- * Entries' texts, in blocks that never move (an entry points into one), kept
- * across inputs: a malloc() per entry under ASan cost more than the relay's
- * work for it, and fresh blocks their page faults.
- */
-#define TEXT_BLOCK (1u << 20)
-struct text_block {
-	size_t used, size;
-	char data[];
-};
-
 static struct {
 	struct entry *e;
 	size_t n, cap;
 	unsigned refuse, refused;
-	struct text_block **text;
-	size_t n_text, text_at; /* blocks, and the one being filled */
 } J;
 
 int __wrap_sd_journal_sendv(const struct iovec *iov, int n);
@@ -98,32 +86,7 @@ __attribute__((no_sanitize("coverage"))) static int number(const char *v, size_t
 	return n;
 }
 
-/* A copy of text that lives until journal_reset(). */
-__attribute__((no_sanitize("coverage"))) static char *text_keep(const char *v, size_t len) {
-	struct text_block *b;
-
-	/* The block in hand, the next kept one, or a new one. */
-	for (;; J.text_at++) {
-		if (J.text_at == J.n_text) {
-			size_t size = len + 1 > TEXT_BLOCK ? len + 1 : TEXT_BLOCK;
-			CHECK((J.text = realloc(J.text, (J.n_text + 1) * sizeof(*J.text))));
-			CHECK((b = malloc(sizeof(*b) + size)));
-			*b = (struct text_block){.size = size};
-			J.text[J.n_text++] = b;
-		}
-		b = J.text[J.text_at];
-		if (b->size - b->used >= len + 1)
-			break;
-	}
-	char *t = b->data + b->used;
-	memcpy(t, v, len);
-	t[len] = 0;
-	b->used += len + 1;
-	return t;
-}
-
-/* The harness's bookkeeping too: without coverage (see field()), and not inlined into a caller
- * with it. */
+/* Bookkeeping too: no coverage (see field()), and not inlined into a caller that has it. */
 __attribute__((no_sanitize("coverage"), noinline)) static void
 record(struct entry *s, const struct iovec *iov, int n) {
 	const char *v;
@@ -137,7 +100,7 @@ record(struct entry *s, const struct iovec *iov, int n) {
 		    w != word("MPSR_LIN") && w != word(LEDGER_FIELD))
 			continue;
 		if (FIELD(&iov[i], "MESSAGE=", &v, &len)) {
-			s->text = text_keep(v, len);
+			s->text = keep_text(v, len); /* until journal_reset() */
 			s->len = len;
 		} else if (FIELD(&iov[i], "PRIORITY=", &v, &len)) {
 			s->priority = number(v, len);
@@ -217,9 +180,7 @@ const char *__lsan_default_suppressions(void) {
  * frees again, and scans the heap for leaks.
  */
 void journal_reset(void) {
-	for (size_t i = 0; i < J.n_text; i++)
-		J.text[i]->used = 0;
-	J.text_at = 0;
+	keep_texts_reset();
 	J.n = 0;
 	J.refuse = J.refused = 0;
 	cuts_reset();

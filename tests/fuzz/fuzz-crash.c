@@ -19,7 +19,7 @@
  * two setsockopt() calls of a take, between a send and ledger_sent(), and
  * anywhere in recovery. At the chosen cut the process's state is dropped
  * with longjmp: no cleanup and no finishing code of the relay runs; only its
- * memory is given back (relay_stop(), ledger_free() unmapping and closing
+ * memory is given back (relay_done(), ledger_free() unmapping and closing
  * its own fds, as the kernel would). What survives is what the fd store
  * keeps: the memfd and each producer's socket (the fuzzer's own fds).
  *
@@ -85,6 +85,7 @@
 
 #include "crash-cuts.h"
 #include "crash-journal.h"
+#include "crash-keep.h"
 #include "frame.h"
 #include "fuzz.h"
 #include "journal.h"
@@ -111,7 +112,7 @@ struct producer {
 	size_t n_ends, cap_ends;
 };
 
-/* The simulated process, the fuzzer's only global state besides the journal's and scratch. */
+/* The simulated process; the journal and crash-keep.c hold the rest of the global state. */
 static struct process {
 	bool syslog;
 	unsigned n_prod, n_slots;
@@ -160,50 +161,11 @@ static void die(void) {
 
 static void restart(void);
 
-/*
- * A start's relay, as relay_init() makes it for line_max. Each one made is
- * kept, by line_max, across starts and inputs, and copied with its read
- * buffer: a fresh 1.1 MB buffer (--line-max 1 MiB) cost ASan a new mapping
- * and its poisoning at every start, 0.25 ms. The relay reads only what it
- * wrote there, and keeps no pointer into it across a start.
- */
-static struct relay made[8];
-
-static struct relay *made_for(size_t line_max) {
-	for (struct relay *r = made; r < made + 8; r++)
-		if (r->buf && r->cfg.line_max == line_max)
-			return r;
-	return NULL;
-}
-
+/* A start's relay (see crash-keep.c). */
 static void relay_start(size_t line_max) {
 	struct relay_config rc = {.line_max = line_max, .default_priority = DEFAULT_PRIORITY};
-	struct relay *r = made_for(line_max);
 
-	if (!r) {
-		r = made;
-		while (r->buf)
-			r++; /* config() has 8 values of line_max: one is free */
-		CHECK(relay_init(r, &rc) == 0);
-	}
-	P.relay = *r;
-}
-
-/*
- * The relay is gone; its buffer is kept. One it grew (and so freed the kept
- * one) goes, and is made anew: an input that leaves more mallocs than frees
- * is run again (see journal_reset()).
- */
-static void relay_stop(void) {
-	struct relay *r = made_for(P.relay.cfg.line_max);
-
-	if (P.relay.buf == r->buf && P.relay.buf_size == r->buf_size) {
-		P.relay.buf = NULL;
-	} else {
-		struct relay_config rc = r->cfg;
-		CHECK(relay_init(r, &rc) == 0);
-	}
-	relay_done(&P.relay);
+	keep_relay_start(&P.relay, &rc);
 }
 
 static int find(uint64_t ino, void *data) {
@@ -296,7 +258,7 @@ static void restart(void) {
 		p->fd = -1;
 		stream_in_done(&p->in);
 	}
-	relay_stop();
+	keep_relay_stop(&P.relay);
 	ledger_free(P.ledger);
 	P.ledger = NULL;
 	start();
@@ -395,23 +357,11 @@ static void drain_restart(void) {
 	restart();
 }
 
-/*
- * n copies of c, written. A write that produce() drops is not made at all, and
- * the buffer is kept across inputs: a fresh one of up to 4 MiB for each run,
- * malloc()ed, filled and freed under ASan, cost more than most inputs' relay.
- */
+/* n copies of c, written; a write that produce() would drop is not made at all. */
 static void produce_run(struct producer *p, uint8_t c, size_t n) {
-	static uint8_t *run;
-	static size_t cap;
-
 	if (n == 0 || p->shut || p->len + n > WRITTEN_MAX)
 		return;
-	if (cap < n) {
-		cap = WRITTEN_MAX;
-		CHECK((run = realloc(run, cap)));
-	}
-	memset(run, c, n);
-	produce(p, run, n);
+	produce(p, keep_run(c, n, WRITTEN_MAX), n);
 }
 
 struct input {
@@ -473,15 +423,6 @@ static void operate(struct input *in) {
 	}
 }
 
-/* Where producer i's bytes are kept: one buffer across inputs (see produce_run()). */
-static uint8_t *written(unsigned i) {
-	static uint8_t *buf[PRODUCERS_MAX];
-
-	if (!buf[i])
-		CHECK((buf[i] = malloc(WRITTEN_MAX)));
-	return buf[i];
-}
-
 static void setup(const uint8_t *data, size_t size) {
 	P = (struct process){.syslog = data[0] & 1,
 			     .n_prod = 1u + (data[0] >> 1 & 1),
@@ -508,8 +449,10 @@ static void setup(const uint8_t *data, size_t size) {
 		struct producer *p = &P.prod[i];
 		int sv[2];
 		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-		*p = (struct producer){
-			.keep = sv[0], .write = sv[1], .bytes = written(i), .cap = WRITTEN_MAX};
+		*p = (struct producer){.keep = sv[0],
+				       .write = sv[1],
+				       .bytes = keep_written(i, WRITTEN_MAX),
+				       .cap = WRITTEN_MAX};
 		CHECK((p->fd = dup(p->keep)) >= 0);
 		origin_init(&p->origin, 4000 + (pid_t)i, 1000, 1000, "fuzz", ORIGIN_STREAM);
 		stream_in_init(&p->in, p->fd, P.syslog);
@@ -552,7 +495,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 		journal_expect(&want);
 	}
 	journal_check_all_claimed();
-	relay_stop();
+	keep_relay_stop(&P.relay);
 	ledger_free(P.ledger);
 	close(P.memfd);
 	for (unsigned i = 0; i < P.n_prod; i++) {
