@@ -8,7 +8,9 @@
 #
 #   MPSR_BURST_N: producers (default 16000)
 #   MPSR_BURST_MIN_RATE: connections/s mpsrd must accept (default 5000)
-#   MPSR_BURST_MAX_ADOPT_MS: from exec to ready, taking them all back (default 1000)
+#   MPSR_BURST_MAX_ADOPT_MS: mpsrd's CPU time from exec to ready, taking them
+#   all back (default 1000); the wall time may be up to ten times as long on a
+#   machine busy with others' work
 #
 # 16,000 is beyond mpsrd's default --max-connections (8192 with --fd-store,
 # which keeps its fds in flight below the kernel's host-wide collector
@@ -56,6 +58,19 @@ start_ms() {
 	local a b
 	a=$(rb_show ExecMainStartTimestampMonotonic) b=$(rb_show ActiveEnterTimestampMonotonic)
 	echo $(((b - a) / 1000))
+}
+# A process's CPU time so far (utime + stime), in ms. Read just after mpsrd is
+# ready, it is that of taking the connections back: the producers are idle.
+cpu_ms() {
+	ticks_ms "$(ct cat /proc/$1/stat | sed 's/^.*) //' | awk '{ print $12 + $13 }')"
+}
+# Taking them back costs mpsrd under max_adopt ms of CPU; on a machine busy
+# with others' work the wall time may be longer, but not ten times as long.
+check_adopt() {
+	[ "$adopt_cpu_ms" -lt "$max_adopt" ] ||
+		fail "taking back $N connections took $adopt_cpu_ms ms of CPU, want under $max_adopt"
+	[ "$adopt_ms" -lt $((max_adopt * 10)) ] ||
+		fail "taking back $N connections took $adopt_ms ms, want under $((max_adopt * 10))"
 }
 rss_kb() {
 	ct sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$(rb_show MainPID)/status"
@@ -121,11 +136,12 @@ c2=$(pid1_ticks) t2=$(date +%s%N)
 ct systemctl restart mpsr.service || fail "restart"
 t3=$(date +%s%N) c3=$(pid1_ticks)
 wait_restarted "$pid0"
-pid1=$(rb_show MainPID) adopt_ms=$(start_ms)
+pid1=$(rb_show MainPID) adopt_ms=$(start_ms) adopt_cpu_ms=$(cpu_ms "$pid1")
 echo "restart: 'systemctl restart' took $(((t3 - t2) / 1000000)) ms; mpsrd took back $N" \
-	"connections and was ready $adopt_ms ms after exec; PID 1 used $(ticks_ms $((c3 - c2))) ms of CPU"
+	"connections and was ready $adopt_ms ms after exec, using $adopt_cpu_ms ms of CPU;" \
+	"PID 1 used $(ticks_ms $((c3 - c2))) ms of CPU"
 rb_wait_producers -ge "$N" 30
-[ "$adopt_ms" -lt "$max_adopt" ] || fail "taking back $N connections took $adopt_ms ms, want under $max_adopt"
+check_adopt
 store_small "after the restart"
 ct touch $ctl.go1
 rb_wait_state $ctl "wrote 1" 120
@@ -136,11 +152,11 @@ ct_wait_ids $tag "$N" 2 120 SYSLOG_IDENTIFIER=$comm ||
 c4=$(pid1_ticks)
 ct systemctl kill --kill-who=main -s KILL mpsr.service || fail "cannot kill mpsrd"
 wait_restarted "$pid1"
-c5=$(pid1_ticks) pid2=$(rb_show MainPID) adopt_ms=$(start_ms)
-echo "kill -9: mpsrd took back $N connections and was ready $adopt_ms ms after exec;" \
-	"PID 1 used $(ticks_ms $((c5 - c4))) ms of CPU"
+c5=$(pid1_ticks) pid2=$(rb_show MainPID) adopt_ms=$(start_ms) adopt_cpu_ms=$(cpu_ms "$pid2")
+echo "kill -9: mpsrd took back $N connections and was ready $adopt_ms ms after exec," \
+	"using $adopt_cpu_ms ms of CPU; PID 1 used $(ticks_ms $((c5 - c4))) ms of CPU"
 rb_wait_producers -ge "$N" 30
-[ "$adopt_ms" -lt "$max_adopt" ] || fail "taking back $N connections took $adopt_ms ms, want under $max_adopt"
+check_adopt
 store_small "after kill -9"
 ct touch $ctl.go2
 rb_wait_state $ctl "wrote 2" 120
