@@ -138,7 +138,8 @@ rb_disruption() {
 	rb_load_start $name -P $P -r 1000 --until=/run/$name.stop -t $tag
 	for delay in 2 3; do
 		sleep $delay
-		rb_load_running $name || fail "the load ended before the $kind at $(rb_ms $t0) ms: too fast to prove anything"
+		rb_load_running $name ||
+			fail "the producers stopped before the $kind at $(rb_ms $t0) ms: $(ct cat /run/$name.out | tail -n 2)"
 		echo "$kind at $(rb_ms $t0) ms"
 		case $kind in
 		restart)
