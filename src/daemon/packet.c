@@ -163,6 +163,8 @@ static int packet_write(struct relay *r, int fd, const struct origin *o, const s
 
 	relay_journal_enter(r);
 	int k = !cred ? record_entry(r, o, text, n) : datagram_entry(r, o, cred, text, n);
+	if (k == 0)
+		pace_entry(&r->pace);
 	relay_journal_leave(r);
 	if (k == LIMITED && !cred)
 		return READ_LIMITED;
