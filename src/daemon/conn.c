@@ -167,6 +167,8 @@ static int conn_run(struct job *j, struct relay *r) {
 	struct jstream_sink stream;
 	struct line_sink *sink = c->js ? jstream_sink_init(&stream, c->js, &r->batch, prio)
 				       : journal_sink_init(&native, &c->origin, prio);
+	if (!c->js)
+		native.pace = &r->pace;
 	if (c->in.ledger)
 		native.tag = &c->in.lc.tag_iov;
 	return account_staged(c, c->drain_job

@@ -19,7 +19,6 @@
 #include "macro.h"
 #include "protocol.h"
 
-#define JOURNAL_SOCKET  "/run/systemd/journal/socket"
 #define SYNC_POLL_USEC  2000
 #define MPSR_BREAK_NAME "MPSR_LINE_BREAK="
 
@@ -207,7 +206,11 @@ static int journal_sink_put(struct line_sink *s, char *raw, const struct frame *
 	memcpy(saved, text - JOURNAL_HEADROOM, JOURNAL_HEADROOM);
 	int r = journal_write(js->origin, &m);
 	memcpy(text - JOURNAL_HEADROOM, saved, JOURNAL_HEADROOM);
-	return r < 0 ? r : 1;
+	if (r < 0)
+		return r;
+	if (js->pace)
+		pace_entry(js->pace);
+	return 1;
 }
 
 static bool journal_sink_full(const struct line_sink *s) {

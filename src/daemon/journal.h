@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 
 #include "origin.h"
+#include "pace.h"
 #include "sink.h"
 #include "syslog-header.h"
 
@@ -14,6 +15,8 @@
  * A message costs one iovec array and one sendmsg(): the producer's identity
  * is a prepared struct origin, and the text is not copied.
  */
+
+#define JOURNAL_SOCKET "/run/systemd/journal/socket" /* journald's native socket */
 
 /* Bytes the caller must leave writable in front of a message's text. */
 #define JOURNAL_HEADROOM 8 /* strlen("MESSAGE=") */
@@ -62,6 +65,7 @@ struct journal_sink {
 	const struct origin *origin;
 	int default_priority;
 	const struct iovec *tag; /* a field every entry carries (the ledger's tag), or NULL */
+	struct pace *pace;       /* counts each entry written (pace.h), or NULL */
 };
 
 struct line_sink *journal_sink_init(struct journal_sink *js, const struct origin *o,

@@ -195,6 +195,7 @@ static int run(struct daemon *d) {
 				.line_max = d->opt.line_max,
 				.default_priority = d->opt.priority,
 				.retry_usec = RETRY_USEC,
+				.pace = PACE_ENTRIES,
 			},
 		.fd_store = d->opt.fd_store,
 		.stream_transport = d->opt.stream_transport,

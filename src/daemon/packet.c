@@ -198,6 +198,13 @@ static int packet_write(struct relay *r, int fd, struct packet_ledger *pl, const
 	char *text = r->pkt + JOURNAL_HEADROOM;
 	int k = !cred ? record_entry(r, pl, o, text, n) : datagram_entry(r, pl, o, cred, text, n);
 
+	if (k == 0) {
+		/* Waiting for journald to take mpsrd's earlier entries: journald's time (pace.h).
+		 */
+		relay_journal_enter(r);
+		pace_entry(&r->pace);
+		relay_journal_leave(r);
+	}
 	if (k == LIMITED && !cred)
 		return READ_LIMITED;
 	if (k == LIMITED) {

@@ -12,6 +12,7 @@
 int relay_init(struct relay *r, const struct relay_config *cfg) {
 	*r = (struct relay){.cfg = *cfg};
 	r->warn = (struct ratelimit){.interval_usec = 10000000, .burst = 10};
+	pace_init(&r->pace, JOURNAL_SOCKET, cfg->pace);
 	/* Room for an unfinished line, its header, and a full read behind it. */
 	r->buf_size = JOURNAL_HEADROOM + cfg->line_max + FRAME_SLACK + READ_CHUNK;
 	r->buf = malloc(r->buf_size);
@@ -19,6 +20,7 @@ int relay_init(struct relay *r, const struct relay_config *cfg) {
 }
 
 void relay_done(struct relay *r) {
+	pace_done(&r->pace);
 	free(r->buf);
 	free(r->pkt);
 	r->buf = r->pkt = NULL;

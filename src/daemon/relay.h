@@ -9,6 +9,7 @@
 #include "jstream.h"
 #include "log.h"
 #include "origin.h"
+#include "pace.h"
 
 /*
  * What relaying producers' bytes into the journal needs: scratch buffers,
@@ -21,6 +22,8 @@ struct relay_config {
 	size_t line_max;      /* longer lines are split into entries of this size */
 	int default_priority; /* for messages that name none */
 	uint64_t retry_usec;  /* first wait after journald refused an entry; doubles to 1 s */
+	unsigned pace;        /* entries between the marks that keep journald's queue short
+				 (pace.h); 0: none */
 };
 
 struct relay_stats {
@@ -71,6 +74,7 @@ struct relay {
 	struct origin_cache origins;
 	struct jstream_batch batch; /* --transport=stream */
 	struct ratelimit warn;
+	struct pace pace;       /* entries written to journald's native socket */
 	struct line_gate *gate; /* the job's, set before it reads; NULL: no limit */
 	/* When the job in hand should give way if others wait (relay_yield()), set by the worker.
 	 */

@@ -2,7 +2,7 @@
 # a throwaway container on a tmpfs overlay of /, installs the build into it, and
 # tears everything down again. Source it; set MPSR_BUILD to the meson build dir.
 
-ct_dir= ct_nspawn= CT_PID=
+ct_dir= ct_nspawn= CT_PID= ct_cgroups=
 ct_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CT_TOOLS=/usr/local/lib/mpsr-tests # the tests' helpers, inside the container
 
@@ -55,12 +55,45 @@ ct_teardown() {
 		kill -KILL "$CT_PID" 2>/dev/null
 	fi
 	ct_nspawn= CT_PID=
+	# What is left of the container's cgroups (empty now), innermost first.
+	for i in $ct_cgroups; do
+		[ -d "$i" ] && find "$i" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	ct_cgroups=
 	if [ -n "$ct_dir" ]; then
 		mountpoint -q "$ct_dir/root" && umount -l "$ct_dir/root"
 		mountpoint -q "$ct_dir" && umount -l "$ct_dir"
 		rmdir "$ct_dir" 2>/dev/null
 		ct_dir=
 	fi
+	return 0
+}
+
+# A cgroup of its own for each container. nspawn --keep-unit puts the
+# container below the cgroup it was started in: two containers started from
+# the same one (two runs side by side) share their units' cgroups, so one's
+# cpu.stat counts the other's journald too, and a unit's cgroup does not empty
+# while the other container's same unit runs. ct_cgroup_paths NAME prints the
+# directories to make (below this shell's cgroup, in the systemd v1 hierarchy
+# and the unified one); ct_cgroup_enter makes them and moves the calling
+# (sub)shell in. Where that fails, the container starts where it always did.
+ct_cgroup_paths() {
+	local line
+	if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+		line=$(sed -n 's/^0:://p' /proc/self/cgroup)
+		echo "/sys/fs/cgroup${line%/}/mpsr-ct-$1"
+		return
+	fi
+	line=$(sed -n 's/^[0-9]*:name=systemd://p' /proc/self/cgroup)
+	[ -d /sys/fs/cgroup/systemd ] && [ -n "$line" ] && echo "/sys/fs/cgroup/systemd${line%/}/mpsr-ct-$1"
+	line=$(sed -n 's/^0:://p' /proc/self/cgroup)
+	[ -d /sys/fs/cgroup/unified ] && [ -n "$line" ] && echo "/sys/fs/cgroup/unified${line%/}/mpsr-ct-$1"
+}
+ct_cgroup_enter() {
+	local d
+	for d in $1; do
+		mkdir -p "$d" 2>/dev/null && echo "$BASHPID" >"$d/cgroup.procs" 2>/dev/null
+	done
 	return 0
 }
 
@@ -105,8 +138,12 @@ ct_boot() {
 		ln -sf /dev/null "$ct_dir/root/etc/systemd/system/$u"
 	done
 
-	systemd-nspawn -q -D "$ct_dir/root" -b -M "$name" --register=no --keep-unit \
-		--console=passive --private-network "$@" >"$ct_dir/console.log" 2>&1 &
+	ct_cgroups=$(ct_cgroup_paths "$name")
+	(
+		ct_cgroup_enter "$ct_cgroups"
+		exec systemd-nspawn -q -D "$ct_dir/root" -b -M "$name" --register=no --keep-unit \
+			--console=passive --private-network "$@" >"$ct_dir/console.log" 2>&1
+	) &
 	ct_nspawn=$!
 
 	for i in $(seq 300); do

@@ -1,10 +1,13 @@
 # Fair shares: unit A floods through 100 connections, unit B through 1 (both
 # with limits high enough not to matter), each as a uid of its own. While both
 # are backlogged, B gets at least 45% of what is stored; unit C, writing 20
-# lines a second beside them, has every line stored, and mpsr adds less than
-# 50 ms to its p99 delay: unit D writes the same lines straight to journald at
-# the same time, and what any entry waits in journald's own queue behind the
-# flood (up to max_dgram_qlen entries) is D's delay as much as C's.
+# lines a second beside them, has every line stored within 50 ms (p99).
+# Unit D writes the same lines straight to journald at the same time: what an
+# entry waits in journald's queue is D's delay as much as C's, so C's p99 over
+# D's is mpsrd's own part (its turn after a slice of each busy unit, the loop):
+# less than 20 ms. That queue is one FIFO for every sender, and mpsrd's
+# entries of A and B are in it: mpsrd keeps their part short (pace.h), without
+# which it stayed full (512 entries) and C's p99 was 50-97 ms here, D's 44-76.
 . "$here/robust.sh"
 . "$here/tenants.sh"
 ct systemctl start mpsr.socket || fail "mpsr.socket"
@@ -47,7 +50,8 @@ echo "from $from to $until: A (100 connections) $a lines, B (1 connection) $b li
 p99=$(echo "$lat" | sed -n 's/.*p99=\([0-9]*\).*/\1/p')
 p99d=$(echo "$direct" | sed -n 's/.*p99=\([0-9]*\).*/\1/p')
 echo "mpsr's part of C's p99: $((p99 - p99d)) ms"
-[ $((p99 - p99d)) -lt 50 ] || fail "C's p99 $p99 ms, more than 50 ms over D's $p99d ms"
+[ $((p99 - p99d)) -lt 20 ] || fail "C's p99 $p99 ms, more than 20 ms over D's $p99d ms"
+[ "$p99" -lt 50 ] || fail "C's p99 $p99 ms, not under 50 ms (D's, straight to journald: $p99d ms)"
 rb_check_dropped
 rb_check_sanitizers
 rb_forget_journal
