@@ -26,8 +26,9 @@
 # together from its pieces), no producer was disconnected, mpsrd never failed
 # by itself, and it still serves.
 #
-# MPSR_CHAOS_SAVE=DIR keeps the journal entries (JSON) of each chaos-lines
-# producer kind that failed its check, for a closer look.
+# MPSR_CHAOS_SAVE=DIR keeps, when the case fails, the journal entries (JSON) of
+# each producer that failed its check, mpsrd's own log and what systemd said of
+# mpsr.service, with the time of each disturbance, for a closer look.
 #
 # The whole case is bounded by time (60 to 90 s; a little more when mpsrd
 # crashes over and over and every wait runs out), never by a count: on a
@@ -136,6 +137,7 @@ ch_kill() {
 	pid=$(running_mpsrd)
 	ct kill -KILL "$pid" || fail "kill $pid"
 	kills=$((kills + 1))
+	echo "  killed $pid"
 	wait_new_mpsrd "$pid" >/dev/null
 }
 # kill -9, then kill -9 the next mpsrd as soon as it runs (its comm is mpsrd: the
@@ -154,7 +156,7 @@ ch_kill_restoring() {
 	state=$(rb_show ActiveState)
 	ct kill -KILL "$new" || fail "kill $new"
 	kills=$((kills + 2))
-	echo "  killed $new ($comm) while $state"
+	echo "  killed $pid, then $new ($comm) while $state"
 	wait_new_mpsrd "$new" >/dev/null
 }
 ch_journald_restart() {
@@ -245,7 +247,7 @@ while [ "$(date +%s)" -lt $end ]; do
 	for step in $steps; do
 		[ "$(date +%s)" -lt $end ] || break
 		n=$((n + 1))
-		echo "$(rb_ms $t0) ms: $step"
+		echo "$(rb_ms $t0) ms (monotonic $(cut -d" " -f1 /proc/uptime) s): $step"
 		$step
 		sleep 1
 	done
@@ -302,6 +304,9 @@ check_ids() { # NAME TAG
 	out=$(ct_wait_ids --sent=$sent $2 0 0 "$(left)" -u mpsr)
 	[ $? = 0 ] || { bad="$bad $1"; bad_tags="$bad_tags $1:$2"; }
 	echo "$1: $out (under SYSLOG_IDENTIFIER=unknown: $(unknown $2))" | head -5
+	[ -z "${MPSR_CHAOS_SAVE:-}" ] || [[ " $bad " != *" $1 "* ]] ||
+		ct journalctl -q --no-pager -a -o json -u mpsr SYSLOG_IDENTIFIER=$1 SYSLOG_IDENTIFIER=unknown \
+			>"$MPSR_CHAOS_SAVE/$1.json"
 }
 check_lines() { # NAME KIND TAG IDENT
 	local sent out last= same=0
@@ -361,5 +366,13 @@ fi
 try rb_check_sanitizers
 try rb_check_dropped
 echo "case took $(($(date +%s) - case_start)) s"
+if [ -n "$problems" ] && [ -n "${MPSR_CHAOS_SAVE:-}" ]; then
+	ct journalctl -q --no-pager -o short-monotonic -u mpsr _TRANSPORT=stdout --after-cursor="$cursor" \
+		>"$MPSR_CHAOS_SAVE/mpsrd.log"
+	ct journalctl -q --no-pager -o short-monotonic UNIT=mpsr.service _PID=1 --after-cursor="$cursor" \
+		>"$MPSR_CHAOS_SAVE/systemd.log"
+	ct journalctl -q --no-pager -o short-monotonic -t mpsr-readback --after-cursor="$cursor" \
+		>"$MPSR_CHAOS_SAVE/readback.log"
+fi
 [ -z "$problems" ] || fail "${problems#; }"
 rb_forget_journal
