@@ -7,7 +7,8 @@
 # producer is reported.
 #
 #   MPSR_BURST_N: producers (default 16000)
-#   MPSR_BURST_MIN_RATE: connections/s mpsrd must accept (default 5000)
+#   MPSR_BURST_MIN_RATE: connections mpsrd must accept per second of its CPU
+#   time (default 5000), and a fifth of that per second of wall time
 #   MPSR_BURST_MAX_ADOPT_MS: mpsrd's CPU time from exec to ready, taking them
 #   all back (default 1000); the wall time may be up to ten times as long on a
 #   machine busy with others' work
@@ -103,21 +104,23 @@ store_small "before the burst"
 # The burst, and beside it a live producer writing 20 lines a second for 2 s.
 live=ld-live
 rb_loader $live
-c0=$(pid1_ticks) t0=$(date +%s%N)
+c0=$(pid1_ticks) t0=$(date +%s%N) m0=$(cpu_ms "$pid0")
 ct python3 "$CT_TOOLS/many-conns" -n "$N" --tag $tag --comm $comm --ctl $ctl &
 conns=$!
 ct $live -P 1 -m 40 -r 20 -t live$$ >/dev/null &
 livepid=$!
 wait_fds "$pid0" $((fd0 + N)) 300
-t1=$(date +%s%N) c1=$(pid1_ticks)
+t1=$(date +%s%N) c1=$(pid1_ticks) m1=$(cpu_ms "$pid0")
 wait $livepid || fail "the live producer's write failed"
 ct_wait_ids live$$ 1 40 30 SYSLOG_IDENTIFIER=$live >/dev/null || fail "the live producer's lines: lost or doubled"
 lat=$(ct journalctl -q --no-pager -o json SYSLOG_IDENTIFIER=$live | "$here/latency" --max-ms 1000) ||
 	fail "a live producer's line took over 1 s to reach the journal during the burst: $lat"
 echo "a live producer during the burst, write to journald: $lat"
 burst_ms=$(((t1 - t0) / 1000000)) pid1_ms=$(ticks_ms $((c1 - c0)))
-rate=$((N * 1000 / (burst_ms > 0 ? burst_ms : 1)))
-echo "burst: $N producers accepted in $burst_ms ms ($rate connections/s); PID 1 used $pid1_ms ms of CPU"
+rate=$((N * 1000 / (burst_ms > 0 ? burst_ms : 1))) accept_ms=$((m1 - m0))
+cpu_rate=$((N * 1000 / (accept_ms > 0 ? accept_ms : 1)))
+echo "burst: $N producers accepted in $burst_ms ms ($rate connections/s); mpsrd used $accept_ms ms of" \
+	"CPU ($cpu_rate connections per CPU second), PID 1 $pid1_ms ms"
 rb_wait_state $ctl connected 60
 rb_wait_producers -ge "$N" 30
 rss1=$(rss_kb)
@@ -125,7 +128,10 @@ echo "mpsrd RSS: $rss0 kB with no producer, $rss1 kB with $N ($(((rss1 - rss0) *
 store_small "with $N producers"
 [ "$pid1_ms" -le 200 ] || fail "PID 1 used $pid1_ms ms of CPU for a burst of $N producers, want at most 200"
 min_rate=${MPSR_BURST_MIN_RATE:-5000}
-[ "$rate" -ge "$min_rate" ] || fail "$rate connections/s, want at least $min_rate"
+# mpsrd's own cost decides; the wall time also counts the producers' side and
+# whatever else the machine runs, so it is held to a fifth of that.
+[ "$cpu_rate" -ge "$min_rate" ] || fail "$cpu_rate connections per CPU second, want at least $min_rate"
+[ "$rate" -ge $((min_rate / 5)) ] || fail "$rate connections/s, want at least $((min_rate / 5))"
 
 ct touch $ctl.go0
 rb_wait_state $ctl "wrote 0" 120
