@@ -111,6 +111,7 @@ static void plan_connections(const struct options *o, struct server_config *cfg)
 	cfg->max_per_user =
 		o->max_per_user == UINT_MAX ? plan.max_connections / 4 : o->max_per_user;
 	cfg->limits = !o->no_limits;
+	cfg->limits_scaled = o->scaled_limits;
 	cfg->inflight_peak = plan.peak;
 	cfg->inflight_steady = plan.steady;
 }

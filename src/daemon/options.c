@@ -42,9 +42,11 @@ void options_help(void) {
 	       "                            Close a uid's new connections beyond N; root has\n"
 	       "                            no share (default: a quarter of --max-connections;\n"
 	       "                            0: no share)\n"
-	       "     --rate-limits=journald|off\n"
-	       "                            Hold each unit to the rate limit journald would\n"
-	       "                            give it, by reading it more slowly (default journald)\n"
+	       "     --rate-limits=as-set|journald|off\n"
+	       "                            Hold each unit to its journald rate limit, by\n"
+	       "                            reading it more slowly: as set (the default), or\n"
+	       "                            with the burst scaled by free space as journald\n"
+	       "                            scales it\n"
 	       "     --exit-idle=SECONDS    Exit after SECONDS without producers (default 0: "
 	       "never)\n"
 	       "     --stop-timeout=SECONDS At stop, wait this long at most for journald to\n"
@@ -151,9 +153,12 @@ static int parse_value(int c, const char *arg, struct options *o) {
 	case ARG_STOP_TIMEOUT: o->stop_timeout_usec = v * 1000000; return 0;
 	case ARG_UNFINISHED_MAX: o->unfinished_max = (size_t)v; return 0;
 	case ARG_RATE_LIMITS:
-		if (strcmp(arg, "journald") != 0 && strcmp(arg, "off") != 0)
-			return log_error("--rate-limits takes journald or off: %s", arg), -EINVAL;
+		if (strcmp(arg, "as-set") != 0 && strcmp(arg, "journald") != 0 &&
+		    strcmp(arg, "off") != 0)
+			return log_error("--rate-limits takes as-set, journald or off: %s", arg),
+			       -EINVAL;
 		o->no_limits = strcmp(arg, "off") == 0;
+		o->scaled_limits = strcmp(arg, "journald") == 0;
 		return 0;
 	case ARG_TRANSPORT:
 		if (strcmp(arg, "native") == 0)

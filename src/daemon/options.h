@@ -14,6 +14,7 @@ struct options {
 	unsigned max_connections; /* 0: derived at start (inflight.h) */
 	unsigned max_per_user;    /* UINT_MAX: a quarter of max_connections */
 	bool no_limits;           /* --rate-limits=off */
+	bool scaled_limits;       /* --rate-limits=journald */
 	unsigned exit_idle;
 	uint64_t stop_timeout_usec;
 	bool fd_store;

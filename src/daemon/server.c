@@ -81,6 +81,7 @@ int server_new(struct loop *loop, const struct server_config *cfg, struct server
 		.loop = loop,
 		.root = cfg->limits_root ? cfg->limits_root : "",
 		.limits = cfg->limits,
+		.scaled = cfg->limits_scaled,
 		.default_priority = cfg->relay.default_priority,
 	};
 	if ((r = tenants_new(&tc, &s->tenants)) < 0)

@@ -19,6 +19,7 @@ struct server_config {
 	unsigned max_connections; /* accepting pauses at this many */
 	unsigned max_per_user;    /* a uid's share of them (root has none); 0: no share */
 	bool limits;              /* journald's rate limits, per unit (tenant.h) */
+	bool limits_scaled;       /* their burst scaled by free space, as journald's */
 	const char *limits_root;  /* where journald.conf and /run/systemd are: "" for / */
 	bool fd_store;            /* keep connections in the service manager's fd store */
 	unsigned inflight_peak;   /* fds the holder may have in flight (inflight.h), 0: no limit */

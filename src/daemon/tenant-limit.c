@@ -18,7 +18,13 @@ static void refresh(struct tenants *ts, struct tenant *t, uint64_t now) {
 		t->limit = (struct rate_limit){0, 0};
 	else if (limits_for_unit(ts->cfg.root, t->unit, &dflt, &t->limit) < 0)
 		t->limit = dflt;
-	t->burst = limits_modulate_burst(t->limit.burst, atomic_load(&ts->available));
+	/*
+	 * journald multiplies the burst by up to 5 when its journal has room;
+	 * by default mpsr holds a unit to the burst as set, which is never more.
+	 */
+	t->burst = ts->cfg.scaled
+			   ? limits_modulate_burst(t->limit.burst, atomic_load(&ts->available))
+			   : t->limit.burst;
 	atomic_store(&t->interval, t->limit.interval_usec);
 	atomic_store(&t->shown_burst, t->burst);
 }

@@ -32,7 +32,7 @@ int tenants_new(const struct tenants_config *cfg, struct tenants **ret) {
 	ts->slowed_log = (struct ratelimit){.interval_usec = 10000000, .burst = 20};
 	if (cfg->limits && limits_journald_conf(cfg->root, &ts->dflt) < 0)
 		ts->dflt = (struct rate_limit){LIMITS_DEFAULT_INTERVAL_USEC, LIMITS_DEFAULT_BURST};
-	if (cfg->limits)
+	if (cfg->limits && cfg->scaled)
 		ts->available = limits_journal_available(cfg->root);
 	ts->available_at = ts->dflt_at = now_usec();
 	*ret = ts;
@@ -219,7 +219,7 @@ unsigned tenants_tick(struct tenants *ts, uint64_t now) {
 			pthread_mutex_unlock(&ts->lock);
 		}
 	}
-	if (ts->cfg.limits && now - ts->available_at >= SPACE_REREAD_USEC) {
+	if (ts->cfg.scaled && now - ts->available_at >= SPACE_REREAD_USEC) {
 		ts->available_at = now;
 		atomic_store(&ts->available, limits_journal_available(ts->cfg.root));
 	}

@@ -40,7 +40,7 @@ struct tenant {
 
 	/* The worker's. */
 	struct rate_limit limit; /* journald's for this unit, re-read every minute */
-	unsigned burst;          /* limit.burst scaled by the journal's free space */
+	unsigned burst;          /* limit.burst, scaled by free space if so configured */
 	uint64_t limit_at;       /* when limit was read, or 0 */
 	struct rate_window window;
 	uint64_t dropped;       /* datagrams over the limit, not yet reported */
@@ -73,6 +73,7 @@ struct tenants_config {
 	struct loop *loop;
 	const char *root;     /* "" for /; tests pass a directory (limits.h) */
 	bool limits;          /* false: no rate limits (the fair share stays) */
+	bool scaled;          /* the burst scaled by the journal's free space */
 	int default_priority; /* for lines that name none */
 };
 

@@ -1,9 +1,8 @@
 # Datagrams cannot be held back one sender at a time (one queue holds every
-# sender's): a unit limited to 500 a second (the burst scaled by free space,
-# as journald's) sends 5,000 at once; what its window refuses is dropped and
-# reported as journald reports its own drops (MESSAGE_ID=a596d6fe...,
-# N_DROPPED=, MPSR_UNIT=, MPSR_UID=): stored + reported = 5,000, exactly,
-# even with mpsrd stopped right after the last one.
+# sender's): a unit limited to 500 a second sends 5,000 at once; what its
+# window refuses is dropped and reported as journald reports its own drops
+# (MESSAGE_ID=a596d6fe..., N_DROPPED=, MPSR_UNIT=, MPSR_UID=): stored +
+# reported = 5,000, exactly, even with mpsrd stopped right after the last one.
 . "$here/robust.sh"
 . "$here/tenants.sh"
 ct systemctl start mpsr.socket || fail "mpsr.socket"

@@ -15,6 +15,7 @@
 #include "confparse.h"
 #include "confvalue.h"
 #include "ratelimit.h"
+#include "tenant.h"
 
 /* A temporary root holding etc/, run/, usr/ and var/ as journald would see them. */
 static char root[] = "/tmp/mpsr-limits-XXXXXX";
@@ -384,4 +385,38 @@ Test(limits, overlong_root_is_an_error_not_another_file) {
 	cr_assert_eq(limits_journald_conf(long_root, &rl), -ENAMETOOLONG);
 	cr_assert_eq(rl.burst, 10000, "the defaults stand");
 	cr_assert_eq(limits_journal_available(long_root), 0);
+}
+
+/* How many entries of a unit with journald.conf's 1 h / 10 its tenant admits in a row. */
+static unsigned admitted(bool scaled) {
+	struct tenants_config cfg = {.root = root, .limits = true, .scaled = scaled};
+	struct tenants *ts;
+	unsigned n = 0;
+
+	put("etc/machine-id", MID "\n");
+	put("etc/systemd/journald.conf",
+	    "[Journal]\nRateLimitIntervalSec=1h\nRateLimitBurst=10\nSystemMaxUse=64M\n");
+	make_parents("var/log/journal/" MID "/x");
+	cr_assert_eq(tenants_new(&cfg, &ts), 0);
+	struct tenant *t = tenants_get(ts, "flood.service", 1000);
+	cr_assert_not_null(t);
+	while (n < 1000 && tenant_admit(ts, t, 6, 1000000))
+		n++;
+	tenants_put(ts, t);
+	tenants_free(ts);
+	return n;
+}
+
+/* By default a unit is held to the burst as set; journald's free-space factor is not granted. */
+Test(limits, a_unit_is_held_to_its_burst_as_set) {
+	cr_assert_eq(admitted(false), 10);
+}
+
+/* --rate-limits=journald: the burst scaled as journald scales it (64 MiB of room: x2.5). */
+Test(limits, journald_mode_scales_the_burst_by_free_space) {
+	struct statvfs sv;
+	cr_assert_eq(statvfs(root, &sv), 0);
+	if ((uint64_t)sv.f_bsize * sv.f_bavail < (80ULL << 20))
+		cr_skip_test("not enough free space here");
+	cr_assert_eq(admitted(true), 25);
 }

@@ -148,3 +148,17 @@ Test(options, parses_twice) {
 	cr_assert_gt(parse(&o, "-p", "5", NULL), 0);
 	cr_assert_eq(o.priority, 5);
 }
+
+Test(options, rate_limits_as_set_by_default, .init = quiet) {
+	struct options o;
+
+	cr_assert_gt(parse(&o, NULL), 0);
+	cr_assert(!o.no_limits && !o.scaled_limits);
+	cr_assert_gt(parse(&o, "--rate-limits=journald", NULL), 0);
+	cr_assert(!o.no_limits && o.scaled_limits);
+	cr_assert_gt(parse(&o, "--rate-limits=as-set", NULL), 0);
+	cr_assert(!o.no_limits && !o.scaled_limits);
+	cr_assert_gt(parse(&o, "--rate-limits=off", NULL), 0);
+	cr_assert(o.no_limits && !o.scaled_limits);
+	cr_assert_eq(parse(&o, "--rate-limits=scaled", NULL), -EINVAL);
+}
