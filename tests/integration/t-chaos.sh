@@ -6,7 +6,7 @@
 #     anywhere, records (chaos-lines); all write until the chaos is over;
 #   - disturbances, each a ch_* function below, in the order of $steps (set
 #     MPSR_CHAOS_STEPS to change it), one every second or so for
-#     MPSR_CHAOS_SECONDS (20), and until each kind ran once (the first eight
+#     MPSR_CHAOS_SECONDS (15), and until each kind ran once (the first eight
 #     steps): `systemctl restart mpsr`, `kill -9` of mpsrd,
 #     `kill -9` again right after systemd started the next one (while it takes
 #     its connections back), journald restarted, journald stopped (SIGSTOP)
@@ -32,7 +32,7 @@
 # A longer run: MPSR_CHAOS_SECONDS=120 tests/integration/run-suite BUILD_DIR t-chaos
 . "$here/robust.sh"
 
-chaos_s=${MPSR_CHAOS_SECONDS:-20}
+chaos_s=${MPSR_CHAOS_SECONDS:-15}
 steps=${MPSR_CHAOS_STEPS:-"ch_burst ch_restart ch_kill ch_shrink_line_max ch_journald_stall
 	ch_kill_restoring ch_journald_restart ch_reconfigure ch_burst ch_kill ch_reconfigure ch_restart
 	ch_journald_stall ch_kill_restoring ch_reconfigure"}
@@ -47,9 +47,10 @@ dropin=$dropins/50-chaos.conf         # ExecStart= with the options of the momen
 limits=$dropins/50-chaos-limits.conf # more starts than the default start limit allows
 jpid=    # journald's pid while it is stopped
 held=/run/ch-held N_HELD=${MPSR_CHAOS_HELD:-1000} # connections held open all along
+over=/run/ch-over # the chaos is over: the producers stop
 cleanup() {
 	[ -n "$jpid" ] && ct kill -CONT "$jpid" 2>/dev/null
-	ct touch $held.end
+	ct touch $held.end $over
 	ct rm -f $dropin $limits
 	ct systemctl daemon-reload
 	ct systemctl reset-failed mpsr.service 2>/dev/null
@@ -229,16 +230,14 @@ ct rm -f $held.*
 ch_start ch-held python3 $CT_TOOLS/many-conns -n $N_HELD --tag chh$$ --comm ch-held --ctl $held
 rb_wait_state $held connected 30
 
-secs=$((chaos_s + 2)) # the producers write through the whole chaos
+# The producers write through the whole chaos, until it touches $over.
+ct rm -f $over
 for name in ch-stream ch-dgram; do rb_loader $name; done
-rb_load_start ch-stream -P 8 -r 200 -d $secs -t chs$$
-rb_load_start ch-dgram --mode=dgram -s /run/mpsr.dgram -P 4 -r 100 -d $secs -t chd$$
-ch_start ch-unfinished python3 $CT_TOOLS/chaos-lines --kind unfinished -P 8 --seconds $secs --tag chu$$
-ch_start ch-octet python3 $CT_TOOLS/chaos-lines --kind octet -P 4 --seconds $secs --tag cho$$
-ch_start ch-record python3 $CT_TOOLS/chaos-lines --kind record -P 4 --seconds $secs --tag chr$$
-# Every wait afterwards is bounded from here: the producers end by then, and
-# mpsrd has 20 s more to read what they wrote, journald 20 s more to store it.
-loads_end=$(($(date +%s) + secs))
+rb_load_start ch-stream -P 8 -r 200 --until=$over -t chs$$
+rb_load_start ch-dgram --mode=dgram -s /run/mpsr.dgram -P 4 -r 100 --until=$over -t chd$$
+ch_start ch-unfinished python3 $CT_TOOLS/chaos-lines --kind unfinished -P 8 --until $over --tag chu$$
+ch_start ch-octet python3 $CT_TOOLS/chaos-lines --kind octet -P 4 --until $over --tag cho$$
+ch_start ch-record python3 $CT_TOOLS/chaos-lines --kind record -P 4 --until $over --tag chr$$
 
 # --- chaos ----------------------------------------------------------------------
 t0=$(date +%s%N)
@@ -261,6 +260,11 @@ while [ "$(date +%s)" -lt $end ] || ! all_ran; do
 done
 chaos_ms=$(rb_ms $t0)
 echo "$n disturbances in $chaos_ms ms ($kills kills of mpsrd)"
+ct touch $over
+# Every wait afterwards is bounded from here: the producers end now (an
+# unfinished line's producer within 2 s), mpsrd has 20 s more to read what
+# they wrote, journald 20 s more to store it.
+loads_end=$(date +%s)
 ch_journald_stall() { :; } # (nothing may stop journald from here on)
 
 # --- afterwards -----------------------------------------------------------------
