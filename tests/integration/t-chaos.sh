@@ -1,10 +1,4 @@
-# Chaos, run by name and not in the default suite while it still finds lines
-# lost, doubled or cut (unfinished, octet-counted and record producers under
-# kills and option changes; see tests/fuzz/corpus/crash-found/README):
-#
-#   tests/integration/run-suite BUILD_DIR chaos
-#
-# The disturbances of the other cases, one after another for a bounded
+# Chaos: the disturbances of the other cases, one after another for a bounded
 # time, under every kind of producer at once:
 #   - producers: plain stream lines and datagrams (mpsr-load), stream lines
 #     written in two pieces (so most are unfinished at any moment, some longer
@@ -12,15 +6,17 @@
 #     anywhere, records (chaos-lines); all write until the chaos is over;
 #   - disturbances, each a ch_* function below, in the order of $steps (set
 #     MPSR_CHAOS_STEPS to change it), one every second or so for
-#     MPSR_CHAOS_SECONDS (35): `systemctl restart mpsr`, `kill -9` of mpsrd,
+#     MPSR_CHAOS_SECONDS (15), and until each kind ran once (the first eight
+#     steps): `systemctl restart mpsr`, `kill -9` of mpsrd,
 #     `kill -9` again right after systemd started the next one (while it takes
 #     its connections back), journald restarted, journald stopped (SIGSTOP)
-#     for 2 s, a burst (64 new producers, and a line on each of 1,000 held (MPSR_CHAOS_HELD)
-#     connections, which also make each start take longer), and --line-max / --unfinished-max
-#     changed across a restart (a drop-in with another ExecStart=), and
-#     --line-max lowered from 1 MiB to 16 KiB while two 300 KB lines are kept
-#     unfinished (the README's recipe for changing it). mpsrd starts afresh
-#     under --line-max=1048576 (its ledger made for such lines).
+#     for 2 s, a burst (64 new producers, and a line on each of 1,000 held
+#     connections (MPSR_CHAOS_HELD), which also make each start take longer),
+#     --line-max / --unfinished-max changed across a restart (a drop-in with
+#     another ExecStart=), and --line-max lowered from 1 MiB to 16 KiB while
+#     two 300 KB lines are kept unfinished (the README's recipe for changing
+#     it). mpsrd starts afresh under --line-max=1048576 (its ledger made for
+#     such lines).
 # Afterwards every line of every producer is in `journalctl -u mpsr` exactly
 # once and whole (a line longer than --line-max, or than the budget, put back
 # together from its pieces), no producer was disconnected, mpsrd never failed
@@ -30,12 +26,13 @@
 # each producer that failed its check, mpsrd's own log and what systemd said of
 # mpsr.service, with the time of each disturbance, for a closer look.
 #
-# The whole case is bounded by time (60 to 90 s; a little more when mpsrd
-# crashes over and over and every wait runs out), never by a count: on a
-# faster machine the producers just write more.
+# The whole case is bounded by time (MPSR_CHAOS_SECONDS and about 10 s more
+# here, at most 60 s more when mpsrd crashes over and over and every wait runs
+# out), never by a count: on a faster machine the producers just write more.
+# A longer run: MPSR_CHAOS_SECONDS=120 tests/integration/run-suite BUILD_DIR t-chaos
 . "$here/robust.sh"
 
-chaos_s=${MPSR_CHAOS_SECONDS:-35}
+chaos_s=${MPSR_CHAOS_SECONDS:-15}
 steps=${MPSR_CHAOS_STEPS:-"ch_burst ch_restart ch_kill ch_shrink_line_max ch_journald_stall
 	ch_kill_restoring ch_journald_restart ch_reconfigure ch_burst ch_kill ch_reconfigure ch_restart
 	ch_journald_stall ch_kill_restoring ch_reconfigure"}
@@ -50,9 +47,10 @@ dropin=$dropins/50-chaos.conf         # ExecStart= with the options of the momen
 limits=$dropins/50-chaos-limits.conf # more starts than the default start limit allows
 jpid=    # journald's pid while it is stopped
 held=/run/ch-held N_HELD=${MPSR_CHAOS_HELD:-1000} # connections held open all along
+over=/run/ch-over # the chaos is over: the producers stop
 cleanup() {
 	[ -n "$jpid" ] && ct kill -CONT "$jpid" 2>/dev/null
-	ct touch $held.end
+	ct touch $held.end $over
 	ct rm -f $dropin $limits
 	ct systemctl daemon-reload
 	ct systemctl reset-failed mpsr.service 2>/dev/null
@@ -84,7 +82,7 @@ wait_until() {
 	wait "$1"
 }
 ch_wait() {
-	wait_until "${ch_pids[$1]}" $((case_start + 55)) || return
+	wait_until "${ch_pids[$1]}" $((loads_end + 20)) || return
 	ct cat "/run/$1.out" | grep -v '^producer p=' | sed "s/^/$1: /"
 	return "$(ct cat "/run/$1.rc")"
 }
@@ -228,31 +226,45 @@ ct systemctl stop mpsr.service
 ch_options --line-max=1048576 >/dev/null
 cursor=$(ct journalctl -q -n1 -o export | sed -n 's/^__CURSOR=//p')
 
-secs=$((chaos_s + 2)) # the producers write through the whole chaos
-for name in ch-stream ch-dgram; do rb_loader $name; done
-rb_load_start ch-stream -P 8 -r 200 -d $secs -t chs$$
-rb_load_start ch-dgram --mode=dgram -s /run/mpsr.dgram -P 4 -r 100 -d $secs -t chd$$
-ch_start ch-unfinished python3 $CT_TOOLS/chaos-lines --kind unfinished -P 8 --seconds $secs --tag chu$$
-ch_start ch-octet python3 $CT_TOOLS/chaos-lines --kind octet -P 4 --seconds $secs --tag cho$$
-ch_start ch-record python3 $CT_TOOLS/chaos-lines --kind record -P 4 --seconds $secs --tag chr$$
 ct rm -f $held.*
 ch_start ch-held python3 $CT_TOOLS/many-conns -n $N_HELD --tag chh$$ --comm ch-held --ctl $held
 rb_wait_state $held connected 30
+
+# The producers write through the whole chaos, until it touches $over.
+ct rm -f $over
+for name in ch-stream ch-dgram; do rb_loader $name; done
+rb_load_start ch-stream -P 8 -r 200 --until=$over -t chs$$
+rb_load_start ch-dgram --mode=dgram -s /run/mpsr.dgram -P 4 -r 100 --until=$over -t chd$$
+ch_start ch-unfinished python3 $CT_TOOLS/chaos-lines --kind unfinished -P 8 --until $over --tag chu$$
+ch_start ch-octet python3 $CT_TOOLS/chaos-lines --kind octet -P 4 --until $over --tag cho$$
+ch_start ch-record python3 $CT_TOOLS/chaos-lines --kind record -P 4 --until $over --tag chr$$
 
 # --- chaos ----------------------------------------------------------------------
 t0=$(date +%s%N)
 end=$(($(date +%s) + chaos_s))
 n=0
-while [ "$(date +%s)" -lt $end ]; do
+declare -A ran # each kind of disturbance runs at least once, however slow the machine
+all_ran() {
+	local step
+	for step in $steps; do [ -n "${ran[$step]:-}" ] || return 1; done
+}
+while [ "$(date +%s)" -lt $end ] || ! all_ran; do
 	for step in $steps; do
-		[ "$(date +%s)" -lt $end ] || break
+		[ "$(date +%s)" -lt $end ] || [ -z "${ran[$step]:-}" ] || continue
+		ran[$step]=1
 		n=$((n + 1))
 		echo "$(rb_ms $t0) ms (monotonic $(cut -d" " -f1 /proc/uptime) s): $step"
 		$step
 		sleep 1
 	done
 done
-echo "$n disturbances in $(rb_ms $t0) ms ($kills kills of mpsrd)"
+chaos_ms=$(rb_ms $t0)
+echo "$n disturbances in $chaos_ms ms ($kills kills of mpsrd)"
+ct touch $over
+# Every wait afterwards is bounded from here: the producers end now (an
+# unfinished line's producer within 2 s), mpsrd has 20 s more to read what
+# they wrote, journald 20 s more to store it.
+loads_end=$(date +%s)
 ch_journald_stall() { :; } # (nothing may stop journald from here on)
 
 # --- afterwards -----------------------------------------------------------------
@@ -267,7 +279,7 @@ try wait_active 15
 lost=
 for name in ch-stream ch-dgram $(seq -f ch-burst%g 0 $((bursts - 1))); do
 	eval "pid=\$rb_pid_${name//-/_}"
-	wait_until $pid $((case_start + 55)) && rb_load_wait $name >/dev/null || lost="$lost $name"
+	wait_until $pid $((loads_end + 20)) && rb_load_wait $name >/dev/null || lost="$lost $name"
 done
 [ $bursts = 0 ] || try rb_wait_state $held "wrote $((bursts - 1))" 10
 ct touch $held.end
@@ -289,24 +301,41 @@ restores=$(ct journalctl -q --no-pager -o cat -u mpsr _TRANSPORT=stdout --after-
 echo "connections taken back at each start: $restores"
 
 # Every line, exactly once: what each producer says it sent against the journal.
-left() { echo $((case_start + 75 - $(date +%s) > 3 ? case_start + 75 - $(date +%s) : 3)); }
+checks_t0=$(date +%s%N)
+left() { echo $((loads_end + 40 - $(date +%s) > 3 ? loads_end + 40 - $(date +%s) : 3)); }
 bad=
-# Lines are counted by their tag among all of mpsr's entries: a producer that
-# exited before a restart has its last lines taken back and stored under
-# SYSLOG_IDENTIFIER=unknown (its /proc/PID/comm is gone). How many: reported.
-bad_tags= # NAME:TAG of each count that failed
+# mpsr-load's lines are waited for among the entries of their identifier and
+# of SYSLOG_IDENTIFIER=unknown (journald indexes it: fast), where a producer
+# that exited before a restart has its last lines, taken back then (its
+# /proc/PID/comm is gone; how many: reported). Then they are counted by their
+# tag among all of mpsr's entries, read once: a line doubled under another
+# identifier counts too.
+bad_tags= # NAME:TAG:SENT of each count that failed
 unknown() { # TAG
 	ct journalctl -q --no-pager -o cat -u mpsr SYSLOG_IDENTIFIER=unknown | grep -c "^$1 "
 }
-check_ids() { # NAME TAG
+id_checks=() # NAME TAG SENT of each, for their count among all entries
+wait_ids() { # NAME TAG
 	local sent out
 	sent=$(rb_sent $1) || { bad="$bad $1"; return; }
-	out=$(ct_wait_ids --sent=$sent $2 0 0 "$(left)" -u mpsr)
-	[ $? = 0 ] || { bad="$bad $1"; bad_tags="$bad_tags $1:$2"; }
-	echo "$1: $out (under SYSLOG_IDENTIFIER=unknown: $(unknown $2))" | head -5
-	[ -z "${MPSR_CHAOS_SAVE:-}" ] || [[ " $bad " != *" $1 "* ]] ||
-		ct journalctl -q --no-pager -a -o json -u mpsr SYSLOG_IDENTIFIER=$1 SYSLOG_IDENTIFIER=unknown \
-			>"$MPSR_CHAOS_SAVE/$1.json"
+	out=$(ct_wait_ids --sent=$sent $2 0 0 "$(left)" -u mpsr SYSLOG_IDENTIFIER=$1 SYSLOG_IDENTIFIER=unknown) ||
+		echo "$1 (waiting): $out" | head -5
+	id_checks+=("$1 $2 $sent")
+}
+count_all_ids() {
+	local all name tag sent out c
+	all=$(mktemp)
+	ct journalctl -q --no-pager -o cat -u mpsr >"$all"
+	for c in "${id_checks[@]}"; do
+		read -r name tag sent <<<"$c"
+		out=$("$ct_lib_dir/count-ids" -v tag="$tag" -v sent="$sent" -v size=100 -v maxdup=0 <"$all")
+		[ $? = 0 ] || { bad="$bad $name"; bad_tags="$bad_tags $name:$tag:$sent"; }
+		echo "$name: $out (under SYSLOG_IDENTIFIER=unknown: $(unknown $tag))" | head -5
+		[ -z "${MPSR_CHAOS_SAVE:-}" ] || [[ " $bad " != *" $name "* ]] ||
+			ct journalctl -q --no-pager -a -o json -u mpsr SYSLOG_IDENTIFIER=$name SYSLOG_IDENTIFIER=unknown \
+				>"$MPSR_CHAOS_SAVE/$name.json"
+	done
+	rm -f "$all"
 }
 check_lines() { # NAME KIND TAG IDENT
 	local sent out last= same=0
@@ -324,22 +353,26 @@ check_lines() { # NAME KIND TAG IDENT
 		ct journalctl -q --no-pager -a -o json -u mpsr SYSLOG_IDENTIFIER=$4 SYSLOG_IDENTIFIER=unknown \
 			>"$MPSR_CHAOS_SAVE/$1.json"
 }
-check_ids ch-stream chs$$
-check_ids ch-dgram chd$$
-for b in $(seq 0 $((bursts - 1))); do check_ids ch-burst$b cb${b}x$$; done
+wait_ids ch-stream chs$$
+wait_ids ch-dgram chd$$
+for b in $(seq 0 $((bursts - 1))); do wait_ids ch-burst$b cb${b}x$$; done
 if [ $bursts -gt 0 ]; then
-	out=$(ct_wait_ids chh$$ $N_HELD $bursts "$(left)" -u mpsr) || bad="$bad ch-held"
-	echo "ch-held: $out" | head -5
+	out=$(ct_wait_ids chh$$ $N_HELD $bursts "$(left)" -u mpsr SYSLOG_IDENTIFIER=ch-held SYSLOG_IDENTIFIER=unknown) ||
+		echo "ch-held (waiting): $out" | head -5
+	# many-conns: N_HELD producers wrote one line at each burst.
+	id_checks+=("ch-held chh$$ $(yes $bursts | head -n $N_HELD | paste -sd,)")
 fi
 check_lines ch-unfinished unfinished chu$$ chaos-unf
 check_lines ch-octet octet cho$$ chaos-oct
 check_lines ch-record record chr$$ chaos-rec
 for i in $(seq 0 $((longs - 1))); do
 	out=$(ct journalctl -q --no-pager -a -o json -u mpsr SYSLOG_IDENTIFIER=ch-long$i |
-		python3 "$ct_lib_dir/unfinished-lines" -n 2 --size 300000 --tag chl${i}x$$ --comm x --check 2>&1) ||
+		python3 "$ct_lib_dir/unfinished-lines" -n 2 --size 300000 --tag chl${i}x$$ --comm x --check \
+			--breaks=line-max,budget 2>&1) ||
 		bad="$bad ch-long$i"
 	echo "ch-long$i: $out" | head -3
 done
+count_all_ids
 
 # Still serving: a new producer's lines arrive.
 try wait_active 5
@@ -357,15 +390,15 @@ if [ -n "$bad_tags" ]; then
 	ct systemctl restart mpsr.service
 	sleep 3
 	for nt in $bad_tags; do
-		echo "${nt%%:*} after one more restart: $(ct_ids --sent=$(rb_sent ${nt%%:*}) ${nt#*:} 0 0 \
-			-u mpsr | head -1)"
+		IFS=: read -r name tag sent <<<"$nt"
+		echo "$name after one more restart: $(ct_ids --sent=$sent $tag 0 0 -u mpsr | head -1)"
 	done
 fi
 [ "$crashes" = 0 ] || problems="$problems; mpsrd failed by itself $crashes times (besides $kills kill -9)"
 [ -z "$bad" ] || problems="$problems; lines lost, doubled or cut:$bad"
 try rb_check_sanitizers
 try rb_check_dropped
-echo "case took $(($(date +%s) - case_start)) s"
+echo "case took $(($(date +%s) - case_start)) s (chaos $chaos_ms ms, checks $(rb_ms $checks_t0) ms)"
 if [ -n "$problems" ] && [ -n "${MPSR_CHAOS_SAVE:-}" ]; then
 	ct journalctl -q --no-pager -o short-monotonic -u mpsr _TRANSPORT=stdout --after-cursor="$cursor" \
 		>"$MPSR_CHAOS_SAVE/mpsrd.log"
