@@ -37,7 +37,7 @@ static inline void teardown(void) {
 	close(sv[1]);
 }
 
-/* The three lines are read and gone: the socket holds only what the test writes next. */
+/* The three queued lines are read: the socket then holds only what the test writes next. */
 static inline void read_the_queued_lines(void) {
 	char buf[16];
 	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
