@@ -37,6 +37,23 @@ static inline void teardown(void) {
 	close(sv[1]);
 }
 
+/* The three queued lines are read: the socket then holds only what the test writes next. */
+static inline void read_the_queued_lines(void) {
+	char buf[16];
+	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
+}
+
+/* The producer writes text. */
+static inline void produce(const char *text) {
+	cr_assert_eq(write(sv[0], text, strlen(text)), (ssize_t)strlen(text));
+}
+
+/* The producer writes an unfinished line, and all of it goes into the slot. */
+static inline void stage(const char *text) {
+	produce(text);
+	cr_assert_eq(ledger_stage(L, &lc, sv[1], strlen(text)), (ssize_t)strlen(text));
+}
+
 static inline int peek_off(int fd) {
 	int off = 0;
 	socklen_t len = sizeof(off);
@@ -83,10 +100,16 @@ static inline void take_marked_then_killed(int n) {
 	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_PEEK_OFF, &n, sizeof(n)), 0);
 }
 
-/* A restart: the next process maps the same memfd, and the connection comes back. */
-static inline struct ledger *restart(struct ledger_conn *back) {
+/* The next process maps the same memfd. */
+static inline struct ledger *remap(void) {
 	struct ledger *again;
 	cr_assert_eq(ledger_adopt(dup(ledger_fd(L)), BUDGET, &again), 0);
+	return again;
+}
+
+/* A restart: the next process maps the same memfd, and the connection comes back. */
+static inline struct ledger *restart(struct ledger_conn *back) {
+	struct ledger *again = remap();
 	cr_assert_eq(ledger_conn_init(back, again, sv[1]), 0);
 	return again;
 }

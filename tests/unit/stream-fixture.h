@@ -126,12 +126,26 @@ static inline int queued(void) {
  * With a ledger: an unfinished line goes into the producer's slot, not the
  * process's memory, and a new process (a new ledger mapping and stream_in on
  * the same socket, as after a restart) completes it as one line.
+ *
+ * A ledger of n_slots slots of slot_size bytes, with budget bytes to stage
+ * in all, that the fixture's connection stages in.
  */
-static inline struct ledger *with_ledger(size_t budget) {
+static inline struct ledger *with_ledger_of(unsigned n_slots, size_t slot_size, size_t budget) {
 	struct ledger *l;
-	cr_assert_eq(ledger_new(4, 16, budget, &l), 0);
+	cr_assert_eq(ledger_new(n_slots, slot_size, budget, &l), 0);
 	cr_assert_eq(stream_in_ledger(&in, l), 0);
 	return l;
+}
+
+/* Four slots of 16 bytes, for lines. */
+static inline struct ledger *with_ledger(size_t budget) {
+	return with_ledger_of(4, 16, budget);
+}
+
+/* For syslog framing: slots that hold a message of line_max bytes with its octet count. */
+static inline struct ledger *with_syslog_ledger(unsigned n_slots, size_t line_max, size_t budget) {
+	in.fs.syslog = true;
+	return with_ledger_of(n_slots, ledger_slot_size(line_max), budget);
 }
 
 static inline int find_sv0(uint64_t ino, void *data) {
@@ -155,12 +169,23 @@ static inline struct relay relay_with(size_t line_max) {
 	return rr;
 }
 
-/* A restart: the next process maps the same ledger, and the connection comes back. */
-static inline struct ledger *restart_on(struct ledger *l, struct stream_in *in2, bool syslog) {
+/*
+ * The next process, after a restart or a kill: it maps the same ledger again
+ * (with budget bytes to stage) and reads fd with a new stream_in, in2.
+ * Recovery is left to the caller.
+ */
+static inline struct ledger *remap(struct ledger *l, size_t budget, struct stream_in *in2, int fd,
+				   bool syslog) {
 	struct ledger *again;
-	cr_assert_eq(ledger_adopt(dup(ledger_fd(l)), 1 << 20, &again), 0);
-	stream_in_init(in2, sv[0], syslog);
+	cr_assert_eq(ledger_adopt(dup(ledger_fd(l)), budget, &again), 0);
+	stream_in_init(in2, fd, syslog);
 	cr_assert_eq(stream_in_ledger(in2, again), 0);
+	return again;
+}
+
+/* A restart: the next process maps the same ledger, recovers, and the connection comes back. */
+static inline struct ledger *restart_on(struct ledger *l, struct stream_in *in2, bool syslog) {
+	struct ledger *again = remap(l, 1 << 20, in2, sv[0], syslog);
 	cr_assert_geq(ledger_recover(again, find_sv0, lookup_none, NULL), 0);
 	return again;
 }

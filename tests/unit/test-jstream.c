@@ -5,13 +5,14 @@
 #include "frame.h"
 #include "jstream.h"
 
+static unsigned iovecs; /* how many iovecs to_stream()'s last bytes took */
+
 /*
  * Frames `in` as the server does and returns the bytes the stream transport
- * would write to journald for it (all of them, as one string), and the number
- * of iovecs they took.
+ * would write to journald for it (all of them, as one string).
  */
-static unsigned to_stream(const char *in, size_t line_max, bool eof, char *out, size_t size) {
-	static char buf[4096];
+static const char *to_stream(const char *in, size_t line_max, bool eof) {
+	static char buf[4096], out[256];
 	static struct jstream_batch b;
 	struct frame_state st = {.priority = -1};
 	struct frame f;
@@ -25,50 +26,40 @@ static unsigned to_stream(const char *in, size_t line_max, bool eof, char *out, 
 		pos += f.consumed;
 	}
 	for (unsigned i = 0; i < b.n; i++) {
-		cr_assert_lt(used + b.iov[i].iov_len, size);
+		cr_assert_lt(used + b.iov[i].iov_len, sizeof(out));
 		memcpy(out + used, b.iov[i].iov_base, b.iov[i].iov_len);
 		used += b.iov[i].iov_len;
 	}
 	out[used] = '\0';
 	cr_assert_eq(used, b.bytes);
-	return b.n;
+	iovecs = b.n;
+	return out;
 }
 
 Test(jstream, plain_lines_go_verbatim_in_one_piece) {
-	char out[256];
-	unsigned n = to_stream("one\ntwo\n<3>three\n", 1024, false, out, sizeof(out));
-	cr_assert_str_eq(out, "one\ntwo\n<3>three\n");
-	cr_assert_eq(n, 1, "consecutive verbatim lines must share one iovec, got %u", n);
+	cr_assert_str_eq(to_stream("one\ntwo\n<3>three\n", 1024, false), "one\ntwo\n<3>three\n");
+	cr_assert_eq(iovecs, 1, "consecutive verbatim lines must share one iovec, got %u", iovecs);
 }
 
 Test(jstream, text_starting_with_angle_bracket_gets_the_default_prefix) {
-	char out[256];
 	/* journald would read <07> and <12> as priorities of its own; mpsr reads them as text. */
-	to_stream("<07>a\n<x\n<12>b\n<8>c\n", 1024, false, out, sizeof(out));
-	cr_assert_str_eq(out, "<6><07>a\n<6><x\n<6><12>b\n<6><8>c\n");
+	cr_assert_str_eq(to_stream("<07>a\n<x\n<12>b\n<8>c\n", 1024, false),
+			 "<6><07>a\n<6><x\n<6><12>b\n<6><8>c\n");
 }
 
 Test(jstream, split_line_continuation_keeps_its_priority) {
-	char out[256];
-	to_stream("<3>abcdefg\nxy\n", 4, false, out, sizeof(out));
-	cr_assert_str_eq(out, "<3>abcd\n<3>efg\nxy\n");
+	cr_assert_str_eq(to_stream("<3>abcdefg\nxy\n", 4, false), "<3>abcd\n<3>efg\nxy\n");
 }
 
 Test(jstream, split_line_without_prefix_is_not_read_as_one) {
-	char out[256];
 	/* The continuation "<5>z" is text: journald must not take it as a priority. */
-	to_stream("abcd<5>z\n", 4, false, out, sizeof(out));
-	cr_assert_str_eq(out, "<6>abcd\n<6><5>z\n");
+	cr_assert_str_eq(to_stream("abcd<5>z\n", 4, false), "<6>abcd\n<6><5>z\n");
 }
 
 Test(jstream, unterminated_last_line_is_ended) {
-	char out[256];
-	to_stream("a\n<2>tail", 1024, true, out, sizeof(out));
-	cr_assert_str_eq(out, "a\n<2>tail\n");
+	cr_assert_str_eq(to_stream("a\n<2>tail", 1024, true), "a\n<2>tail\n");
 }
 
 Test(jstream, unfinished_line_is_not_written_before_eof) {
-	char out[256];
-	to_stream("a\npartial", 1024, false, out, sizeof(out));
-	cr_assert_str_eq(out, "a\n");
+	cr_assert_str_eq(to_stream("a\npartial", 1024, false), "a\n");
 }

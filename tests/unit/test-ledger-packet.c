@@ -6,43 +6,21 @@
  * socket as the writer leaves them at that point; the next process maps the
  * same memfd.
  */
-#include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "ledger.h"
+#include "packet-fixture.h"
 
-static int sv[2]; /* sv[0]: mpsrd's end, sv[1]: the producer's */
-static struct ledger *L;
 static struct ledger_source src;
 
 static void setup_type(int type) {
-	cr_assert_eq(socketpair(AF_UNIX, type | SOCK_NONBLOCK, 0, sv), 0);
-	cr_assert_eq(ledger_new(4, 100, 16, &L), 0);
+	open_pair(type);
 	cr_assert_eq(ledger_source_init(&src, L, sv[0]), 0);
 	cr_assert_eq(send(sv[1], "one", 3, 0), 3);
 	cr_assert_eq(send(sv[1], "two!", 4, 0), 4);
-}
-
-static void records(void) {
-	setup_type(SOCK_SEQPACKET);
-}
-
-static void datagrams(void) {
-	setup_type(SOCK_DGRAM);
-}
-
-static void teardown(void) {
-	ledger_free(L);
-	close(sv[0]);
-	close(sv[1]);
 }
 
 static int answer; /* what the stand-in for journald says */
@@ -76,8 +54,7 @@ static const char *head(void) {
 
 /* A restart: the next process maps the same memfd, and settles the packet in doubt. */
 static int restart_and_recover(void) {
-	struct ledger *again;
-	cr_assert_eq(ledger_adopt(dup(ledger_fd(L)), 16, &again), 0);
+	struct ledger *again = remap();
 	int r = ledger_recover_packet(again, find, lookup, NULL);
 	cr_assert_eq(ledger_record(again)->packet.ino, 0, "recovery leaves nothing in doubt");
 	cr_assert_eq(peek_off(), -1, "a peek offset left set moves later MSG_PEEK reads");
@@ -91,19 +68,11 @@ static void take_marked_then_killed(int len) {
 	cr_assert_eq(setsockopt(sv[0], SOL_SOCKET, SO_PEEK_OFF, &(int){len + 1}, sizeof(int)), 0);
 }
 
-TestSuite(ledger_records, .init = records, .fini = teardown);
-TestSuite(ledger_datagrams, .init = datagrams, .fini = teardown);
+TestSuite(ledger_records, .init = records, .fini = close_pair);
+TestSuite(ledger_datagrams, .init = datagrams, .fini = close_pair);
 
 /* Each case on a record connection and on a datagram socket. */
-#define BOTH(name)                                                                                 \
-	static void name(void);                                                                    \
-	Test(ledger_records, name) {                                                               \
-		name();                                                                            \
-	}                                                                                          \
-	Test(ledger_datagrams, name) {                                                             \
-		name();                                                                            \
-	}                                                                                          \
-	static void name(void)
+#define BOTH(name) BOTH_IN(ledger_records, ledger_datagrams, name)
 
 BOTH(a_written_packet_leaves_its_socket_and_no_mark) {
 	ledger_packet_sending(L, &src, 3);
@@ -252,7 +221,7 @@ Test(ledger_records, the_layout_before_is_upgraded_in_place) {
 	cr_assert_eq(pwrite(fd, "junk", 4, offsetof(struct ledger_record, packet)), 4);
 
 	struct ledger *again;
-	cr_assert_eq(ledger_adopt(fd, 16, &again), 0);
+	cr_assert_eq(ledger_adopt(fd, BUDGET, &again), 0);
 	cr_assert_eq(ledger_fd(again), fd, "the same memfd");
 	cr_assert_eq(ledger_record(again)->magic, 0x6d707333U);
 	cr_assert_eq(ledger_record(again)->gen, gen + 1);

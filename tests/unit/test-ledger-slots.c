@@ -74,12 +74,9 @@ Test(ledger_slots, adopt_refuses_a_slot_longer_than_its_size) {
 
 /* An unfinished line leaves the socket into the slot, and the next process finds it there. */
 Test(ledger_slots, staged_line_outlives_the_process) {
-	char buf[16];
-	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
-	cr_assert_eq(write(sv[0], "unfin", 5), 5);
-	cr_assert_eq(ledger_stage(L, &lc, sv[1], 5), 5);
-	cr_assert_eq(write(sv[0], "ished", 5), 5);
-	cr_assert_eq(ledger_stage(L, &lc, sv[1], 5), 5);
+	read_the_queued_lines();
+	stage("unfin");
+	stage("ished");
 	assert_staged(L, &lc, "unfinished");
 	assert_left("");
 	cr_assert_eq(peek_off(sv[1]), -1);
@@ -94,9 +91,8 @@ Test(ledger_slots, staged_line_outlives_the_process) {
 
 /* Killed inside a take into the slot, after recv(): the slot's length counts the bytes. */
 Test(ledger_slots, killed_staging_after_the_take) {
-	char buf[16];
-	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
-	cr_assert_eq(write(sv[0], "abc", 3), 3);
+	read_the_queued_lines();
+	produce("abc");
 	cr_assert_eq(ledger_stage(L, &lc, sv[1], 1), 1);
 	/* The next take of 2, as far as recv(): */
 	struct ledger_slot *slot = (struct ledger_slot *)((char *)ledger_record(L) + 4096);
@@ -118,11 +114,9 @@ Test(ledger_slots, killed_staging_after_the_take) {
 
 /* The staged line's end came, and the entry made of it was sent: the slot is emptied, once. */
 Test(ledger_slots, staged_line_stored_is_dropped) {
-	char buf[16];
-	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
-	cr_assert_eq(write(sv[0], "abc", 3), 3);
-	cr_assert_eq(ledger_stage(L, &lc, sv[1], 3), 3);
-	cr_assert_eq(write(sv[0], "d\nnext", 6), 6);
+	read_the_queued_lines();
+	stage("abc");
+	produce("d\nnext");
 	ledger_begin(L, &lc, NULL);
 	cr_assert_eq(ledger_record(L)->carried, 3);
 	sent_up_to(5); /* "abc" + "d\n" */
@@ -138,8 +132,8 @@ Test(ledger_slots, staged_line_stored_is_dropped) {
 
 Test(ledger_slots, job_end_drops_a_stored_staged_line_and_frees_the_slot) {
 	char buf[16];
-	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
-	cr_assert_eq(write(sv[0], "abcd\n", 5), 5);
+	read_the_queued_lines();
+	produce("abcd\n");
 	cr_assert_eq(ledger_stage(L, &lc, sv[1], 3), 3);
 	ledger_begin(L, &lc, NULL);
 	sent_up_to(5);
@@ -151,9 +145,8 @@ Test(ledger_slots, job_end_drops_a_stored_staged_line_and_frees_the_slot) {
 }
 
 Test(ledger_slots, budget_and_slot_size_bound_what_is_staged) {
-	char buf[16];
-	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
-	cr_assert_eq(write(sv[0], "0123456789abcdefXYZ", 19), 19);
+	read_the_queued_lines();
+	produce("0123456789abcdefXYZ");
 	cr_assert(ledger_can_stage(L, &lc, 0, BUDGET));
 	cr_assert_not(ledger_can_stage(L, &lc, 0, BUDGET + 1));
 	cr_assert_eq(ledger_stage(L, &lc, sv[1], BUDGET + 1), -ENOSPC);
@@ -180,8 +173,7 @@ Test(ledger_slots, no_more_accounts_than_slots) {
 	ledger_conn_done(L, &lc);
 	cr_assert_eq(ledger_conn_init(&more[3], L, sv[1]), 0);
 	/* A restart counts the accounts of its own connections. */
-	struct ledger *again;
-	cr_assert_eq(ledger_adopt(dup(ledger_fd(L)), BUDGET, &again), 0);
+	struct ledger *again = remap();
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(ledger_conn_init(&more[i], again, sv[1]), 0);
 	ledger_free(again);
@@ -189,12 +181,9 @@ Test(ledger_slots, no_more_accounts_than_slots) {
 
 /* A slot whose connection did not come back is freed at recovery. */
 Test(ledger_slots, slots_of_vanished_connections_are_freed) {
-	char buf[16];
-	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
-	cr_assert_eq(write(sv[0], "abc", 3), 3);
-	cr_assert_eq(ledger_stage(L, &lc, sv[1], 3), 3);
-	struct ledger *again;
-	cr_assert_eq(ledger_adopt(dup(ledger_fd(L)), BUDGET, &again), 0);
+	read_the_queued_lines();
+	stage("abc");
+	struct ledger *again = remap();
 	cr_assert_eq(ledger_staged_total(again), 3);
 	gone = true;
 	cr_assert_eq(ledger_recover(again, find, lookup, NULL), 0);
@@ -216,12 +205,9 @@ static int hand_over(uint64_t ino, const char *bytes, size_t len, void *data) {
  * recovery hands them over before it frees the slot.
  */
 Test(ledger_slots, staged_bytes_of_a_connection_without_account_are_handed_over) {
-	char buf[16];
-	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
-	cr_assert_eq(write(sv[0], "abc", 3), 3);
-	cr_assert_eq(ledger_stage(L, &lc, sv[1], 3), 3);
-	struct ledger *again;
-	cr_assert_eq(ledger_adopt(dup(ledger_fd(L)), BUDGET, &again), 0);
+	read_the_queued_lines();
+	stage("abc");
+	struct ledger *again = remap();
 	struct ledger_hooks h = {.find = find, .lookup = lookup, .hand_over = hand_over};
 	cr_assert_eq(ledger_recover_with(again, &h), 0);
 	cr_assert_str_eq(handed, "abc");
@@ -231,12 +217,9 @@ Test(ledger_slots, staged_bytes_of_a_connection_without_account_are_handed_over)
 
 /* A slot is found by inode only for connections kept from before, and only until recovery. */
 Test(ledger_slots, a_reused_inode_never_claims_a_vanished_connections_slot) {
-	char buf[16];
-	cr_assert_eq(recv(sv[1], buf, 12, 0), 12);
-	cr_assert_eq(write(sv[0], "abc", 3), 3);
-	cr_assert_eq(ledger_stage(L, &lc, sv[1], 3), 3);
-	struct ledger *again;
-	cr_assert_eq(ledger_adopt(dup(ledger_fd(L)), BUDGET, &again), 0);
+	read_the_queued_lines();
+	stage("abc");
+	struct ledger *again = remap();
 	gone = true;
 	cr_assert_eq(ledger_recover(again, find, lookup, NULL), 0);
 	struct ledger_conn fresh;

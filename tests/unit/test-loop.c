@@ -23,14 +23,21 @@ static int on_ready(int fd, short revents, void *data) {
 	return 0;
 }
 
-Test(loop, dispatches_only_ready_fds) {
+/* A new loop, and two pipes, a and b, whose read ends the test adds to it. */
+static struct loop *loop_and_two_pipes(int a[2], int b[2]) {
 	struct loop *loop;
-	int a[2], b[2];
-	struct hit ha = {0}, hb = {0};
 
 	cr_assert_eq(loop_new(&loop), 0);
 	cr_assert_eq(pipe(a), 0);
 	cr_assert_eq(pipe(b), 0);
+	return loop;
+}
+
+Test(loop, dispatches_only_ready_fds) {
+	int a[2], b[2];
+	struct loop *loop = loop_and_two_pipes(a, b);
+	struct hit ha = {0}, hb = {0};
+
 	cr_assert_not_null(loop_add(loop, a[0], POLLIN, on_ready, &ha));
 	cr_assert_not_null(loop_add(loop, b[0], POLLIN, on_ready, &hb));
 	cr_assert_eq(write(a[1], "x", 1), 1);
@@ -41,13 +48,10 @@ Test(loop, dispatches_only_ready_fds) {
 }
 
 Test(loop, removal_inside_callback_and_paused_sources) {
-	struct loop *loop;
 	int a[2], b[2];
+	struct loop *loop = loop_and_two_pipes(a, b);
 	struct hit ha = {0}, hb = {0};
 
-	cr_assert_eq(loop_new(&loop), 0);
-	cr_assert_eq(pipe(a), 0);
-	cr_assert_eq(pipe(b), 0);
 	struct loop_source *sa = loop_add(loop, a[0], POLLIN, on_ready, &ha);
 	struct loop_source *sb = loop_add(loop, b[0], POLLIN, on_ready, &hb);
 	ha.other = sb;

@@ -32,9 +32,21 @@ static unsigned take_all(int fd) {
 	return n;
 }
 
-static void temp_path(char *buf, size_t size) {
-	snprintf(buf, size, "/tmp/mpsr-test-pace.%d", (int)getpid());
+/* The stand-in for journald's socket, once a test binds it, and where it is (or would be). */
+static char path[108];
+static int journald = -1;
+
+static void setup(void) {
+	snprintf(path, sizeof(path), "/tmp/mpsr-test-pace.%d", (int)getpid());
 }
+
+static void teardown(void) {
+	if (journald >= 0)
+		close(journald);
+	unlink(path);
+}
+
+TestSuite(pace, .init = setup, .fini = teardown);
 
 static void msleep(unsigned ms) {
 	struct timespec ts = {0, (long)ms * 1000000};
@@ -94,11 +106,9 @@ static void stop_writer(struct writer *w, int sink) {
  * marks, it goes on.
  */
 Test(pace, journalds_queue_stays_short) {
-	char path[108];
 	struct writer w = {0};
 
-	temp_path(path, sizeof(path));
-	int sink = bind_at(path);
+	journald = bind_at(path);
 	pace_init(&w.pace, path, 4);
 	cr_assert_eq(pthread_create(&w.thread, NULL, write_entries, &w), 0);
 
@@ -113,23 +123,19 @@ Test(pace, journalds_queue_stays_short) {
 	 * (and the one it then finishes), not new ones sent while they are taken.
 	 */
 	atomic_store(&w.stop, true);
-	unsigned marks = take_all(sink);
+	unsigned marks = take_all(journald);
 	cr_assert_geq(marks, 1);
 	cr_assert_leq(marks, 16);
 	cr_assert_gt(settled(&w, held), held,
 		     "the writer did not go on once journald took the marks");
 
-	stop_writer(&w, sink);
-	close(sink);
-	unlink(path);
+	stop_writer(&w, journald);
 }
 
 /* Without journald's socket there is nothing to pace: no wait, no error. */
 Test(pace, no_journald_no_wait) {
-	char path[108];
 	struct pace p;
 
-	temp_path(path, sizeof(path));
 	unlink(path);
 	pace_init(&p, path, 1);
 	for (unsigned i = 0; i < 1000; i++)
@@ -139,37 +145,29 @@ Test(pace, no_journald_no_wait) {
 }
 
 Test(pace, every_zero_is_off) {
-	char path[108];
 	struct pace p;
 
-	temp_path(path, sizeof(path));
-	int sink = bind_at(path);
+	journald = bind_at(path);
 	pace_init(&p, path, 0);
 	for (unsigned i = 0; i < 1000; i++)
 		pace_entry(&p);
 	cr_assert_eq(p.fd, -1);
-	cr_assert_eq(take_all(sink), 0);
+	cr_assert_eq(take_all(journald), 0);
 	pace_done(&p);
-	close(sink);
-	unlink(path);
 }
 
 /* journald's socket made anew (journald.socket restarted): the pace finds the new one. */
 Test(pace, reconnects_to_a_new_socket) {
-	char path[108];
 	struct pace p;
 
-	temp_path(path, sizeof(path));
-	int sink = bind_at(path);
+	journald = bind_at(path);
 	pace_init(&p, path, 1);
 	pace_entry(&p);
-	cr_assert_eq(take_all(sink), 1);
-	close(sink);
-	sink = bind_at(path);
+	cr_assert_eq(take_all(journald), 1);
+	close(journald);
+	journald = bind_at(path);
 	pace_entry(&p); /* refused by the old socket's end: dropped */
 	pace_entry(&p);
-	cr_assert_eq(take_all(sink), 1);
+	cr_assert_eq(take_all(journald), 1);
 	pace_done(&p);
-	close(sink);
-	unlink(path);
 }

@@ -8,17 +8,14 @@
  * the stand-in for journald records each entry with its MPSR_LEDGER= tag in
  * memory the two processes share, and dies where it is told to.
  */
-#include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "journal.h"
-#include "ledger.h"
+#include "packet-fixture.h"
 #include "packet.h"
 #include "relay.h"
 
@@ -70,35 +67,22 @@ ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags) {
 	return k;
 }
 
-static int sv[2];
-static struct ledger *L;
 static int type;
 
 static void setup_type(int t) {
 	type = t;
 	J = mmap(NULL, sizeof(*J), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	cr_assert_neq(J, MAP_FAILED);
-	cr_assert_eq(socketpair(AF_UNIX, type | SOCK_NONBLOCK, 0, sv), 0);
+	open_pair(type);
 	if (type == SOCK_DGRAM)
 		cr_assert_eq(setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)), 0);
-	cr_assert_eq(ledger_new(4, 100, 16, &L), 0);
 	const char *packets[] = {"one", "two", "six"};
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(send(sv[1], packets[i], 3, 0), 3);
 }
 
-static void records(void) {
-	setup_type(SOCK_SEQPACKET);
-}
-
-static void datagrams(void) {
-	setup_type(SOCK_DGRAM);
-}
-
 static void teardown(void) {
-	ledger_free(L);
-	close(sv[0]);
-	close(sv[1]);
+	close_pair();
 	munmap(J, sizeof(*J));
 }
 
@@ -157,8 +141,7 @@ static int find(uint64_t ino, void *data) {
 
 /* The next process: recovery first, then it reads on. */
 static void restart(void) {
-	struct ledger *again;
-	cr_assert_eq(ledger_adopt(dup(ledger_fd(L)), 16, &again), 0);
+	struct ledger *again = remap();
 	cr_assert_geq(ledger_recover_packet(again, find, lookup, NULL), 0);
 	read_all(again);
 	ledger_free(again);
@@ -180,15 +163,7 @@ TestSuite(record_crash, .init = records, .fini = teardown);
 TestSuite(datagram_crash, .init = datagrams, .fini = teardown);
 
 /* Each case on a record connection and on a datagram socket. */
-#define BOTH(name)                                                                                 \
-	static void name(void);                                                                    \
-	Test(record_crash, name) {                                                                 \
-		name();                                                                            \
-	}                                                                                          \
-	Test(datagram_crash, name) {                                                               \
-		name();                                                                            \
-	}                                                                                          \
-	static void name(void)
+#define BOTH(name) BOTH_IN(record_crash, datagram_crash, name)
 
 /* The kill between the send and the take: journald has it, says so; it is not written again. */
 BOTH(killed_between_send_and_take_journald_has_it) {
@@ -251,8 +226,7 @@ BOTH(killed_after_the_last_take) {
 BOTH(killed_twice) {
 	answer = 1;
 	killed(KILL_AFTER_SEND, 0);
-	struct ledger *again;
-	cr_assert_eq(ledger_adopt(dup(ledger_fd(L)), 16, &again), 0);
+	struct ledger *again = remap();
 	cr_assert_eq(ledger_recover_packet(again, find, lookup, NULL), 1);
 	ledger_free(again);
 	killed(KILL_AFTER_SEND, 2);

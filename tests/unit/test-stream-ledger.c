@@ -6,11 +6,29 @@
  */
 #include "stream-fixture.h"
 
-TestSuite(stream_ledger, .init = setup, .fini = teardown);
+/*
+ * Every test here reads the fixture's connection into a sink that takes all
+ * it is given, stages in a ledger l, and most map it again, as the next
+ * process does, into again. The fixture frees both.
+ */
+static struct test_sink t;
+static struct ledger *l, *again;
+
+static void setup_sink(void) {
+	setup();
+	t = sink(false, -1);
+}
+
+static void teardown_ledgers(void) {
+	ledger_free(again);
+	ledger_free(l);
+	teardown();
+}
+
+TestSuite(stream_ledger, .init = setup_sink, .fini = teardown_ledgers);
 
 Test(stream_ledger, ledger_keeps_an_unfinished_line_whole_across_a_restart) {
-	struct test_sink t = sink(false, -1);
-	struct ledger *l = with_ledger(1024);
+	l = with_ledger(1024);
 
 	produce("one\nunfin");
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
@@ -21,11 +39,8 @@ Test(stream_ledger, ledger_keeps_an_unfinished_line_whole_across_a_restart) {
 	/* A restart: what is staged is kept (keep_unfinished), the next process maps it again. */
 	cr_assert_eq(stream_drain(&in, &r, &t.sink, true), READ_MORE);
 	cr_assert_eq(t.n, 1, "nothing written at the stop");
-	struct ledger *again;
-	cr_assert_eq(ledger_adopt(dup(ledger_fd(l)), 1024, &again), 0);
 	struct stream_in in2;
-	stream_in_init(&in2, sv[0], false);
-	cr_assert_eq(stream_in_ledger(&in2, again), 0);
+	again = remap(l, 1024, &in2, sv[0], false);
 	produce("ished\n");
 	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
 	cr_assert_eq(t.n, 2);
@@ -33,13 +48,10 @@ Test(stream_ledger, ledger_keeps_an_unfinished_line_whole_across_a_restart) {
 	cr_assert_null(t.brk[1]);
 	cr_assert_eq(ledger_staged_total(again), 0);
 	cr_assert_eq(queued(), -1);
-	ledger_free(again);
-	ledger_free(l);
 }
 
 Test(stream_ledger, ledger_budget_exceeded_writes_the_line_as_it_stands) {
-	struct test_sink t = sink(false, -1);
-	struct ledger *l = with_ledger(4);
+	l = with_ledger(4);
 
 	produce("one\nunfin");
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
@@ -51,13 +63,11 @@ Test(stream_ledger, ledger_budget_exceeded_writes_the_line_as_it_stands) {
 	produce("ished\n");
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
 	cr_assert_str_eq(t.got[2], "ished");
-	ledger_free(l);
 }
 
 /* A stop that is not a restart: the staged line is written, marked stop, and its slot emptied. */
 Test(stream_ledger, ledger_stop_writes_the_staged_line) {
-	struct test_sink t = sink(false, -1);
-	struct ledger *l = with_ledger(1024);
+	l = with_ledger(1024);
 
 	produce("unfin");
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
@@ -67,13 +77,11 @@ Test(stream_ledger, ledger_stop_writes_the_staged_line) {
 	cr_assert_str_eq(t.got[0], "unfin");
 	cr_assert_str_eq(t.brk[0], "stop");
 	cr_assert_eq(ledger_staged_total(l), 0);
-	ledger_free(l);
 }
 
 /* A staged line grows over several reads, and a refused write loses none of it. */
 Test(stream_ledger, ledger_staged_line_grows_and_survives_a_refusal) {
-	struct test_sink t = sink(false, -1);
-	struct ledger *l = with_ledger(1024);
+	l = with_ledger(1024);
 
 	produce("ab");
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
@@ -90,7 +98,6 @@ Test(stream_ledger, ledger_staged_line_grows_and_survives_a_refusal) {
 	cr_assert_eq(t.n, 1);
 	cr_assert_str_eq(t.got[0], "abcde");
 	cr_assert_eq(ledger_staged_total(l), 1, "'f' is staged now");
-	ledger_free(l);
 }
 
 /*
@@ -99,18 +106,12 @@ Test(stream_ledger, ledger_staged_line_grows_and_survives_a_refusal) {
  * first entry (split where the old process staged it), without overflow.
  */
 Test(stream_ledger, ledger_staged_line_longer_than_a_lowered_line_max) {
-	enum { LONG = 150000 };
-	struct relay_config big_cfg = {.line_max = 200000, .default_priority = 6, .retry_usec = 1};
-	struct relay big;
-	struct test_sink t = sink(false, -1);
-	struct ledger *l;
+	enum { LONG = 150000, OLD_LINE_MAX = 200000 };
+	struct relay big = relay_with(OLD_LINE_MAX);
 	static char line[LONG];
 	int sndbuf = 4 * LONG;
 
-	cr_assert_eq(relay_init(&big, &big_cfg), 0);
-	big.journal_checked = r.journal_checked;
-	cr_assert_eq(ledger_new(4, big_cfg.line_max, 1 << 20, &l), 0);
-	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	l = with_ledger_of(4, OLD_LINE_MAX, 1 << 20);
 	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
 	memset(line, 'x', sizeof(line));
 	size_t sent = 0;
@@ -128,11 +129,8 @@ Test(stream_ledger, ledger_staged_line_longer_than_a_lowered_line_max) {
 	relay_done(&big);
 
 	/* The next process: --line-max is 16 now (r), its buffer about 64 KiB. */
-	struct ledger *again;
-	cr_assert_eq(ledger_adopt(dup(ledger_fd(l)), 1 << 20, &again), 0);
 	struct stream_in in2;
-	stream_in_init(&in2, sv[0], false);
-	cr_assert_eq(stream_in_ledger(&in2, again), 0);
+	again = remap(l, 1 << 20, &in2, sv[0], false);
 	produce("tail\nnext line\n");
 	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
 	cr_assert_eq(t.n, 3);
@@ -142,8 +140,6 @@ Test(stream_ledger, ledger_staged_line_longer_than_a_lowered_line_max) {
 	cr_assert_str_eq(t.got[2], "next line");
 	cr_assert_eq(ledger_staged_total(again), 0);
 	cr_assert_eq(queued(), -1);
-	ledger_free(again);
-	ledger_free(l);
 }
 
 /*
@@ -152,8 +148,7 @@ Test(stream_ledger, ledger_staged_line_longer_than_a_lowered_line_max) {
  * and every MSG_PEEK read would move it. Recovery resets it.
  */
 Test(stream_ledger, ledger_recovery_resets_a_peek_offset_left_by_a_kill) {
-	struct test_sink t = sink(false, -1);
-	struct ledger *l = with_ledger(1024);
+	l = with_ledger(1024);
 
 	produce("unfin");
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
@@ -161,11 +156,8 @@ Test(stream_ledger, ledger_recovery_resets_a_peek_offset_left_by_a_kill) {
 	int off = 0;
 	cr_assert_eq(setsockopt(sv[0], SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)), 0);
 
-	struct ledger *again;
-	cr_assert_eq(ledger_adopt(dup(ledger_fd(l)), 1024, &again), 0);
 	struct stream_in in2;
-	stream_in_init(&in2, sv[0], false);
-	cr_assert_eq(stream_in_ledger(&in2, again), 0);
+	again = remap(l, 1024, &in2, sv[0], false);
 	cr_assert_geq(ledger_recover(again, find_sv0, lookup_none, NULL), 0);
 	produce("ished\nA\n");
 	t.refuse_after = 0;
@@ -178,8 +170,6 @@ Test(stream_ledger, ledger_recovery_resets_a_peek_offset_left_by_a_kill) {
 	cr_assert_str_eq(t.got[0], "unfinished");
 	cr_assert_str_eq(t.got[1], "A");
 	cr_assert_str_eq(t.got[2], "B");
-	ledger_free(again);
-	ledger_free(l);
 }
 
 /*
@@ -188,13 +178,9 @@ Test(stream_ledger, ledger_recovery_resets_a_peek_offset_left_by_a_kill) {
  * is an entry of its own.
  */
 Test(stream_ledger, ledger_budget_cut_keeps_message_boundaries) {
-	struct test_sink t = sink(false, -1);
 	struct relay rr = relay_with(64);
-	struct ledger *l;
 
-	in.fs.syslog = true;
-	cr_assert_eq(ledger_new(4, ledger_slot_size(64), 4, &l), 0);
-	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	l = with_syslog_ledger(4, 64, 4);
 	produce("30 <13>app: aaaaaaaaaaa"); /* 20 of the message's 30 bytes */
 	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
 	cr_assert_eq(t.n, 1);
@@ -211,14 +197,12 @@ Test(stream_ledger, ledger_budget_cut_keeps_message_boundaries) {
 	cr_assert_str_eq(t.got[2], "xyzw");
 	cr_assert_eq(t.prio[2], 5);
 	cr_assert_str_eq(t.got[3], "ok");
-	ledger_free(l);
 	relay_done(&rr);
 }
 
 /* The same in lines mode: the rest of a "<N>" line keeps its priority. */
 Test(stream_ledger, ledger_budget_cut_keeps_the_priority) {
-	struct test_sink t = sink(false, -1);
-	struct ledger *l = with_ledger(4);
+	l = with_ledger(4);
 
 	produce("<2>unfin");
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
@@ -231,7 +215,6 @@ Test(stream_ledger, ledger_budget_cut_keeps_the_priority) {
 	cr_assert_eq(t.prio[1], 2);
 	cr_assert_str_eq(t.got[2], "next");
 	cr_assert_eq(t.prio[2], -1);
-	ledger_free(l);
 }
 
 /*
@@ -240,14 +223,10 @@ Test(stream_ledger, ledger_budget_cut_keeps_the_priority) {
  */
 Test(stream_ledger, ledger_slot_holds_a_line_max_message_with_its_count) {
 	enum { MAX = 4096 };
-	struct test_sink t = sink(false, -1);
 	struct relay rr = relay_with(MAX);
-	struct ledger *l;
 	static char msg[MAX + 16];
 
-	in.fs.syslog = true;
-	cr_assert_eq(ledger_new(4, ledger_slot_size(MAX), 1 << 20, &l), 0);
-	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	l = with_syslog_ledger(4, MAX, 1 << 20);
 	int n = snprintf(msg, sizeof(msg), "%d <13>", MAX);
 	memset(msg + n, 'a', sizeof(msg) - (size_t)n);
 	size_t whole = (size_t)n - 4 + MAX; /* the count's prefix, and the message */
@@ -259,14 +238,12 @@ Test(stream_ledger, ledger_slot_holds_a_line_max_message_with_its_count) {
 	cr_assert_eq(t.n, 1);
 	cr_assert_eq(t.len[0], MAX - 4);
 	cr_assert_null(t.brk[0]);
-	ledger_free(l);
 	relay_done(&rr);
 }
 
 /* The budget counts what a connection keeps staged, not what is dropped at the job's end. */
 Test(stream_ledger, ledger_budget_does_not_count_bytes_about_to_be_freed) {
-	struct test_sink t = sink(false, -1);
-	struct ledger *l = with_ledger(8);
+	l = with_ledger(8);
 
 	produce("abcdef");
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
@@ -276,24 +253,19 @@ Test(stream_ledger, ledger_budget_does_not_count_bytes_about_to_be_freed) {
 	cr_assert_eq(t.n, 1);
 	cr_assert_str_eq(t.got[0], "abcdef");
 	cr_assert_eq(ledger_staged_total(l), 6, "ghijkl is staged, not cut");
-	ledger_free(l);
 }
 
 /* A line split at line-max goes on after a restart with its priority and identifier. */
 Test(stream_ledger, ledger_split_line_keeps_its_header_across_a_restart) {
-	struct test_sink t = sink(false, -1);
-	struct ledger *l;
 	struct stream_in in2;
 
-	in.fs.syslog = true;
-	cr_assert_eq(ledger_new(4, ledger_slot_size(16), 1 << 20, &l), 0);
-	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	l = with_syslog_ledger(4, 16, 1 << 20);
 	produce("<13>app: 0123456789"); /* 16 bytes (header included), 3 staged */
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
 	cr_assert_eq(t.n, 1);
 	cr_assert_str_eq(t.got[0], "0123456");
 	cr_assert_eq(stream_drain(&in, &r, &t.sink, true), READ_MORE);
-	struct ledger *again = restart_on(l, &in2, true);
+	again = restart_on(l, &in2, true);
 	produce("ABC\n<14>x\n");
 	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
 	cr_assert_eq(t.n, 3);
@@ -302,53 +274,39 @@ Test(stream_ledger, ledger_split_line_keeps_its_header_across_a_restart) {
 	cr_assert_str_eq(t.ident[1], "app");
 	cr_assert_str_eq(t.got[2], "x");
 	cr_assert_eq(t.prio[2], 6);
-	ledger_free(again);
-	ledger_free(l);
 }
 
 /* What is left of an octet count is counted after a restart, not read as a new message. */
 Test(stream_ledger, ledger_octet_count_rest_survives_a_restart) {
-	struct test_sink t = sink(false, -1);
-	struct ledger *l;
 	struct stream_in in2;
 
-	in.fs.syslog = true;
-	cr_assert_eq(ledger_new(4, ledger_slot_size(16), 1 << 20, &l), 0);
-	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	l = with_syslog_ledger(4, 16, 1 << 20);
 	produce("30 <13>app: aaaaaaaaaaa"); /* 20 of 30: a piece of 16, 4 staged */
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
 	cr_assert_eq(t.n, 1);
 	cr_assert_eq(stream_drain(&in, &r, &t.sink, true), READ_MORE);
-	struct ledger *again = restart_on(l, &in2, true);
+	again = restart_on(l, &in2, true);
 	produce("bbbbbbbbbb8 <13>xyzw");
 	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
 	cr_assert_eq(t.n, 3);
 	cr_assert_str_eq(t.got[1], "aaaabbbbbbbbbb");
 	cr_assert_eq(t.prio[1], 5);
 	cr_assert_str_eq(t.got[2], "xyzw");
-	ledger_free(again);
-	ledger_free(l);
 }
 
 /* The NUL of a "\n\0" terminator that arrives after a restart is no empty message. */
 Test(stream_ledger, ledger_terminator_half_survives_a_restart) {
-	struct test_sink t = sink(false, -1);
-	struct ledger *l;
 	struct stream_in in2;
 
-	in.fs.syslog = true;
-	cr_assert_eq(ledger_new(4, ledger_slot_size(16), 1 << 20, &l), 0);
-	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	l = with_syslog_ledger(4, 16, 1 << 20);
 	produce("a\n");
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
 	cr_assert_eq(stream_drain(&in, &r, &t.sink, true), READ_MORE);
-	struct ledger *again = restart_on(l, &in2, true);
+	again = restart_on(l, &in2, true);
 	cr_assert_eq(write(sv[1], "\0b\n", 3), 3);
 	cr_assert_eq(stream_read(&in2, &r, &t.sink), READ_MORE);
 	cr_assert_eq(t.n, 2);
 	cr_assert_str_eq(t.got[1], "b");
-	ledger_free(again);
-	ledger_free(l);
 }
 
 static int other[2]; /* a second producer's socket pair */
@@ -365,13 +323,9 @@ static int find_both(uint64_t ino, void *data) {
  * then it gets one, and its split line keeps its header across a restart.
  */
 Test(stream_ledger, ledger_account_always_has_a_slot_for_its_framing_state) {
-	struct test_sink t = sink(false, -1);
-	struct ledger *l, *again;
 	struct stream_in b, b2;
 
-	in.fs.syslog = true;
-	cr_assert_eq(ledger_new(1, ledger_slot_size(16), 1 << 20, &l), 0);
-	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	l = with_syslog_ledger(1, 16, 1 << 20);
 	produce("a\n");
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, other), 0);
@@ -386,9 +340,7 @@ Test(stream_ledger, ledger_account_always_has_a_slot_for_its_framing_state) {
 	cr_assert_eq(t.n, 2);
 	cr_assert_str_eq(t.got[1], "0123456");
 	cr_assert_eq(stream_drain(&b, &r, &t.sink, true), READ_MORE);
-	cr_assert_eq(ledger_adopt(dup(ledger_fd(l)), 1 << 20, &again), 0);
-	stream_in_init(&b2, other[0], true);
-	cr_assert_eq(stream_in_ledger(&b2, again), 0);
+	again = remap(l, 1 << 20, &b2, other[0], true);
 	cr_assert_geq(ledger_recover(again, find_both, lookup_none, &b2), 0);
 	cr_assert_eq(write(other[1], "ABC\n", 4), 4);
 	cr_assert_eq(stream_read(&b2, &r, &t.sink), READ_MORE);
@@ -400,8 +352,6 @@ Test(stream_ledger, ledger_account_always_has_a_slot_for_its_framing_state) {
 	stream_in_done(&b2);
 	close(other[0]);
 	close(other[1]);
-	ledger_free(again);
-	ledger_free(l);
 }
 
 /*
@@ -410,13 +360,9 @@ Test(stream_ledger, ledger_account_always_has_a_slot_for_its_framing_state) {
  * run on into the next one ("aaa...8 <13>xyzwok" as one entry).
  */
 Test(stream_ledger, ledger_budget_never_cuts_an_octet_count_in_two) {
-	struct test_sink t = sink(false, -1);
 	struct relay rr = relay_with(64);
-	struct ledger *l;
 
-	in.fs.syslog = true;
-	cr_assert_eq(ledger_new(4, ledger_slot_size(64), 0, &l), 0);
-	cr_assert_eq(stream_in_ledger(&in, l), 0);
+	l = with_syslog_ledger(4, 64, 0);
 	produce("30 <1");
 	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
 	cr_assert_eq(t.n, 0, "half a count is no entry");
@@ -437,14 +383,12 @@ Test(stream_ledger, ledger_budget_never_cuts_an_octet_count_in_two) {
 	cr_assert_str_eq(t.ident[1], "app");
 	cr_assert_str_eq(t.got[2], "xyzw");
 	cr_assert_str_eq(t.got[3], "ok");
-	ledger_free(l);
 	relay_done(&rr);
 }
 
 /* Nor a "<N>" prefix: cut after "<2", the line would lose its priority. */
 Test(stream_ledger, ledger_budget_never_cuts_a_prefix_in_two) {
-	struct test_sink t = sink(false, -1);
-	struct ledger *l = with_ledger(0);
+	l = with_ledger(0);
 
 	produce("<2");
 	cr_assert_eq(stream_read(&in, &r, &t.sink), READ_MORE);
@@ -460,5 +404,4 @@ Test(stream_ledger, ledger_budget_never_cuts_a_prefix_in_two) {
 	cr_assert_eq(t.prio[0], 2);
 	cr_assert_str_eq(t.got[1], "ished");
 	cr_assert_eq(t.prio[1], 2);
-	ledger_free(l);
 }
