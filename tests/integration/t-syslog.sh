@@ -82,10 +82,12 @@ done
 # Where journald is odd, mpsr's decisions (mpsr(7)): <192> and <01> are text,
 # an empty tag is none, a NUL inside a datagram is kept, kern has
 # SYSLOG_FACILITY=0, a pid that is no number stays in the identifier, tag[]
-# claims no pid. (Their own tag: the raw headers here are meant.)
+# claims no pid. (Their own tag: the raw headers here are meant.) The sender
+# lives on for a while: o3's identifier is its comm, which mpsrd reads when it
+# reads the datagram (mpsr(7), SYSLOG_IDENTIFIER).
 odd=od$$
 ct /usr/bin/python3 -c '
-import socket, sys
+import socket, sys, time
 t = sys.argv[1].encode()
 for m in [b"<192>" + t + b"o1: x", b"<01>" + t + b"o2: x", b"<13>: " + t + b"o3",
           b"<13>" + t + b"o4: a\0b", b"<4>Nov 25 19:17:04 " + t + b"o5: x",
@@ -93,6 +95,7 @@ for m in [b"<192>" + t + b"o1: x", b"<01>" + t + b"o2: x", b"<13>: " + t + b"o3"
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.sendto(m, "/run/mpsr.dgram")
     s.close()
+time.sleep(5)
 ' "$odd" || fail "odd cases"
 for i in $(seq 50); do
 	n=$(ct journalctl -q -u mpsr MPSR_TRANSPORT=datagram -o json --all | grep -c "${odd}o")
