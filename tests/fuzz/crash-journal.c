@@ -221,6 +221,14 @@ static struct entry *next_entry(uint64_t ino, size_t *at) {
 	return NULL;
 }
 
+/* Whether the producer has an entry at or after `at`. */
+static bool more_entries(uint64_t ino, size_t at) {
+	for (; at < J.n; at++)
+		if (J.e[at].ino == ino)
+			return true;
+	return false;
+}
+
 /* What journald got around entry `near`, for the report of a failure. */
 static void dump(size_t near) {
 	bool all = getenv("MPSR_FUZZ_CRASH_DUMP") != NULL; /* every entry, not those near */
@@ -321,8 +329,13 @@ static bool expect_message(const struct expect_stream *w, size_t *at, const stru
 				 "message at byte %zu of %zu bytes split at a budget of %zu", m->at,
 				 m->consumed, w->budget_min);
 		if (line_max || budget) {
-			/* An end of file after the last piece has no bytes to be an entry. */
-			if (m->brk == FRAME_BREAK_EOF && off == m->len)
+			/*
+			 * An end of file after the last piece has no bytes to be an entry;
+			 * or its entry is empty (blanks at the end, trimmed): the stream's
+			 * last message has all the producer's entries left.
+			 */
+			if (m->brk == FRAME_BREAK_EOF && off == m->len &&
+			    !more_entries(w->ino, *at))
 				return true;
 			continue;
 		}
@@ -337,9 +350,53 @@ static bool expect_message(const struct expect_stream *w, size_t *at, const stru
 	}
 }
 
+/* Whether the producer's next message, its entries from `from` on, has a piece cut at =budget. */
+static bool cut_at_budget(uint64_t ino, size_t from) {
+	for (size_t i = from; i < J.n; i++) {
+		if (J.e[i].ino != ino)
+			continue;
+		if (strcmp(J.e[i].brk, "budget") == 0)
+			return true;
+		if (strcmp(J.e[i].brk, "line-max") != 0)
+			return false; /* its last piece */
+	}
+	return false;
+}
+
 /*
- * m framed again from st with line_max, its first piece cut at the stream's
- * byte cut (0: not cut), must be the entries from `from` on.
+ * Frames m's bytes from *pos up to the stream's byte cut into alt as mpsrd
+ * frames a cut at the budget: the pieces before it split at line_max, the
+ * piece there cut (frame_cut()). False if mpsrd cannot have cut there. Only
+ * the joined text counts (expect_message()): pieces cut before keep their
+ * bytes as they are, as the line_max pieces framed here in their place do.
+ */
+static bool frame_to_cut(const struct expect_stream *w, size_t from, size_t *pos, size_t cut,
+			 size_t line_max, struct frame_state *s, struct message *alt) {
+	const char *b = (const char *)w->bytes;
+	struct frame f;
+
+	while (frame_next(b + *pos, cut - *pos, line_max, false, s, &f)) {
+		if (f.brk != FRAME_BREAK_LINE_MAX)
+			return false;
+		message_add(alt, b + *pos, *pos, &f);
+		*pos += f.consumed;
+	}
+	/* Only the budget cuts a message where the bytes end. */
+	if (!cut_at_budget(w->ino, from))
+		return false;
+	/* Nor inside a prefix, "<PRI>" or octet count: those are staged whatever the budget. */
+	if (*pos == cut || frame_undecided(b + *pos, cut - *pos, s))
+		return false;
+	if (!frame_cut(b + *pos, cut - *pos, line_max, s, &f) || f.brk != FRAME_BREAK_CUT)
+		return false;
+	message_add(alt, b + *pos, *pos, &f);
+	*pos += f.consumed;
+	return true;
+}
+
+/*
+ * m framed again from st with line_max, cut at the stream's byte cut (0: not
+ * cut) in the piece there, must be the entries from `from` on.
  */
 static bool expect_reframed(const struct expect_stream *w, size_t *at, size_t from,
 			    const struct message *m, const struct frame_state *st, size_t line_max,
@@ -349,30 +406,15 @@ static bool expect_reframed(const struct expect_stream *w, size_t *at, size_t fr
 	struct frame_state s = *st;
 	struct frame f;
 	size_t pos = m->at, end = m->at + m->consumed;
+	bool ok = !cut || frame_to_cut(w, from, &pos, cut, line_max, &s, &alt);
 
-	if (cut) {
-		/* Only the budget cuts a message where the bytes end. */
-		size_t i = from;
-		while (i < J.n && J.e[i].ino != w->ino)
-			i++;
-		if (i == J.n || strcmp(J.e[i].brk, "budget") != 0)
-			return false;
-		/* Nor inside a prefix, "<PRI>" or octet count: those are staged whatever the
-		 * budget. */
-		if (frame_undecided(b + pos, cut - pos, st))
-			return false;
-		if (!frame_cut(b + pos, cut - pos, line_max, &s, &f) || f.brk != FRAME_BREAK_CUT)
-			return false;
-		message_add(&alt, b + pos, pos, &f);
-		pos += f.consumed;
-	}
-	while (pos < end && frame_next(b + pos, end - pos, line_max, true, &s, &f)) {
+	while (ok && pos < end && frame_next(b + pos, end - pos, line_max, true, &s, &f)) {
 		message_add(&alt, b + pos, pos, &f);
 		pos += f.consumed;
 	}
 	alt.brk = m->brk;
 	*at = from;
-	bool ok = pos == end && expect_message(w, at, &alt);
+	ok = ok && pos == end && expect_message(w, at, &alt);
 	free(alt.text);
 	return ok;
 }
@@ -400,7 +442,10 @@ static void expect_any(const struct expect_stream *w, size_t *at, const struct m
 		    expect_reframed(w, at, from, m, st, w->line_maxes[i], 0))
 			return;
 	for (size_t k = 0; k < w->n_ends; k++) {
-		if (w->ends[k] <= m->at || w->ends[k] >= m->at + m->consumed)
+		/* A message that ends at the end of the stream may be cut after its last byte. */
+		size_t end = m->at + m->consumed;
+		if (w->ends[k] <= m->at || w->ends[k] > end ||
+		    (w->ends[k] == end && m->brk != FRAME_BREAK_EOF))
 			continue;
 		for (size_t i = 0; i < w->n_line_maxes; i++)
 			if (expect_reframed(w, at, from, m, st, w->line_maxes[i], w->ends[k]))
