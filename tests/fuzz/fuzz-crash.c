@@ -147,14 +147,15 @@ static struct process {
 /*
  * line_max and budget: low 3 bits and the next 3 of b. Small, so that every
  * edge is a few KiB away: the least --line-max (64); a slot of one page
- * (4080 + FRAME_SLACK bytes) and of two (4081); 4200 and 5000, above a first
- * start's one-page slot (an unfinished line longer than the slot is written
- * as it stands) and above a lowered --line-max's read buffer (fuzz-crash
- * reads 1 KiB a job, meson.build); budgets from none to a "<PRI>" (3), a
- * page, two, and none that binds.
+ * (4080 + FRAME_SLACK bytes), and one of two pages that one page would hold
+ * but for the slack (4096: an octet count's prefix, a terminator); 4200 to
+ * 5000, above a first start's one-page slot (an unfinished line longer than
+ * the slot is written as it stands) and above a lowered --line-max's read
+ * buffer (fuzz-crash reads 1 KiB a job, meson.build); budgets from none to a
+ * "<PRI>" (3), a page, two, and none that binds.
  */
 static void config(uint8_t b, size_t *line_max, size_t *budget) {
-	static const size_t line_maxes[] = {64, 200, 1000, 4080, 4081, 4200, 4500, 5000};
+	static const size_t line_maxes[] = {64, 200, 1000, 4080, 4096, 4200, 4500, 5000};
 	static const size_t budgets[] = {0, 16, 300, 4096, 5000, 3, 8192, 16 << 20};
 
 	*line_max = line_maxes[b & 7];
