@@ -136,7 +136,12 @@ static struct process {
 	struct relay relay;
 	struct ledger *ledger;
 	size_t line_max_min, budget_min;
-	size_t slot_size;     /* the first start's: an adopted ledger keeps its slots */
+	/*
+	 * What a slot holds, as documented rather than as ledger_slot_size()
+	 * computes it: a line of the first start's line_max with its prefix and
+	 * terminator (an adopted ledger keeps its slots).
+	 */
+	size_t slot_holds;
 	size_t line_maxes[8]; /* every one a start used */
 	size_t n_line_maxes;
 	uint8_t next_config;  /* of the start after the next kill */
@@ -491,8 +496,8 @@ static void setup(const uint8_t *data, size_t size) {
 	 * As server.c's ledger_start(): a slot per connection, sized for a line
 	 * of line_max bytes with its prefix and terminator; later starts keep it.
 	 */
-	P.slot_size = ledger_slot_size(line_max);
-	CHECK(ledger_new(P.n_slots, P.slot_size, budget, &P.ledger) == 0);
+	P.slot_holds = line_max + FRAME_SLACK;
+	CHECK(ledger_new(P.n_slots, ledger_slot_size(line_max), budget, &P.ledger) == 0);
 	CHECK((P.memfd = dup(ledger_fd(P.ledger))) >= 0);
 	for (unsigned i = 0; i < P.n_prod; i++) {
 		struct producer *p = &P.prod[i];
@@ -535,7 +540,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 			.ino = p->in.lc.ino,
 			.line_max_min = P.line_max_min,
 			.budget_min = P.n_prod == 1 ? P.budget_min : 0,
-			.slot_size = P.slot_size,
+			.slot_size = P.slot_holds,
 			.line_maxes = P.line_maxes,
 			.n_line_maxes = P.n_line_maxes,
 			.ends = p->ends,
