@@ -38,23 +38,30 @@
  * and each line's pieces joined, give the messages (a syslog header is read
  * within a line_max window, so a long one needs the smallest); the journal
  * entries tagged with its connection, in order, are those messages, each
- * in one or more pieces (a message cut at =budget inside its syslog header,
- * where one of the producer's writes ended, may also be framed as mpsrd
- * frames it there: the header as far as it came, its rest text; never cut
- * inside a prefix, "<PRI>" or octet count, mpsr(7)):
+ * in one or more pieces (a message cut at =budget where one of the
+ * producer's writes ended, after any line_max pieces, may also be framed as
+ * mpsrd frames it there with frame_cut(): a syslog header as far as it came,
+ * its rest text, blanks before the cut text; never cut inside a prefix,
+ * "<PRI>" or octet count, mpsr(7)):
  *  - the texts of a message's pieces, joined, are its text: nothing lost,
- *    repeated, reordered or merged with another message;
+ *    repeated, reordered or merged with another message (in a message of
+ *    more than one piece, the blanks a syslog message's end drops may be
+ *    in pieces before its last, where the pieces end elsewhere than in the
+ *    reference framing: a staged line adopted by a start with a smaller
+ *    line_max is one piece);
  *  - every piece has the message's priority (from "<N>" or the syslog
  *    header, else the default) and SYSLOG_FACILITY;
  *  - a piece that is not the last ends with MPSR_LINE_BREAK=line-max or
  *    =budget; the last ends as the message did (none after '\n' or an octet
  *    count, =nul, or =eof at the end of the stream, where a last piece
- *    =line-max or =budget may also end it: the end came with no bytes);
+ *    =line-max or =budget may also end it: the end came with no bytes, or
+ *    only blanks, dropped);
  *  - =line-max only in a message longer than the smallest line_max used;
  *    =budget only in a message longer than the smallest budget used (with
- *    one producer; two share it) or than a slot (slots keep the first
- *    start's size: after --line-max was raised, an unfinished line longer
- *    than a slot is written as it stands, mpsrd(8));
+ *    one producer; two share it) or than a slot holds (the first start's
+ *    line_max and FRAME_SLACK: slots keep the first start's size, and after
+ *    --line-max was raised an unfinished line longer than a slot is written
+ *    as it stands, mpsrd(8));
  *  - no entry is left over, every entry carries its connection's tag, and
  *    at the end nothing is staged and every socket is empty.
  * And while it runs: no kept socket has SO_PEEK_OFF set after recovery or
@@ -71,6 +78,8 @@
  * ledger has slots, server.c); byte 1 the first start's line_max and budget
  * (see config()); then operations, each a byte (low 3 bits what, bit 3 which
  * producer, the high bits an argument) and its operands; see operate().
+ * What an input may ask for is small (WRITTEN_MAX and the bounds with it),
+ * so that an execution costs about 0.5 ms under ASan/UBSan (README).
  */
 #include <errno.h>
 #include <fcntl.h>
