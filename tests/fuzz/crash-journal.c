@@ -429,11 +429,12 @@ static bool frame_to_cut(const struct expect_stream *w, size_t from, size_t *pos
 
 /*
  * m framed again from st with line_max, cut at the stream's byte cut (0: not
- * cut) in the piece there, must be the entries from `from` on.
+ * cut) in the piece there, or with a first piece of up to `first` bytes (0:
+ * line_max), must be the entries from `from` on.
  */
 static bool expect_reframed(const struct expect_stream *w, size_t *at, size_t from,
 			    const struct message *m, const struct frame_state *st, size_t line_max,
-			    size_t cut) {
+			    size_t cut, size_t first) {
 	const char *b = (const char *)w->bytes;
 	struct message alt = {0};
 	struct frame_state s = *st;
@@ -441,7 +442,9 @@ static bool expect_reframed(const struct expect_stream *w, size_t *at, size_t fr
 	size_t pos = m->at, end = m->at + m->consumed;
 	bool ok = !cut || frame_to_cut(w, from, &pos, cut, line_max, &s, &alt);
 
-	while (ok && pos < end && frame_next(b + pos, end - pos, line_max, true, &s, &f)) {
+	for (; ok && pos < end; first = 0) {
+		if (!frame_next(b + pos, end - pos, first ? first : line_max, true, &s, &f))
+			break;
 		message_add(&alt, b + pos, pos, &f);
 		pos += f.consumed;
 	}
@@ -454,11 +457,13 @@ static bool expect_reframed(const struct expect_stream *w, size_t *at, size_t fr
 
 /*
  * m, or m framed with another start's line_max from st (a syslog header is
- * read within a line_max window), or m cut at the budget inside its syslog
- * header (the header is read as far as it came, its rest is text of the next
- * piece; its "<PRI>" and octet count are never cut: mpsr(7)), must be the
- * next entries. Such a cut falls where all the producer had sent ended: at
- * the end of one of its writes.
+ * read within a line_max window), or m cut at the budget (a syslog header
+ * is read as far as it came, its rest is text of the next piece; its
+ * "<PRI>" and octet count are never cut: mpsr(7)), or m's start staged and
+ * written whole by a start with a smaller line_max (its header read in all
+ * of it, mpsrd(8)), must be the next entries. Such a cut, or the end of
+ * such a staged start, falls where all the producer had sent ended: at the
+ * end of one of its writes.
  */
 static void expect_any(const struct expect_stream *w, size_t *at, const struct message *m,
 		       const struct frame_state *st) {
@@ -472,7 +477,7 @@ static void expect_any(const struct expect_stream *w, size_t *at, const struct m
 	first_near = mismatch_near;
 	for (size_t i = 0; i < w->n_line_maxes; i++)
 		if (w->line_maxes[i] != w->line_max_min &&
-		    expect_reframed(w, at, from, m, st, w->line_maxes[i], 0))
+		    expect_reframed(w, at, from, m, st, w->line_maxes[i], 0, 0))
 			return;
 	for (size_t k = 0; k < w->n_ends; k++) {
 		/* A message that ends at the end of the stream may be cut after its last byte. */
@@ -481,7 +486,17 @@ static void expect_any(const struct expect_stream *w, size_t *at, const struct m
 		    (w->ends[k] == end && m->brk != FRAME_BREAK_EOF))
 			continue;
 		for (size_t i = 0; i < w->n_line_maxes; i++)
-			if (expect_reframed(w, at, from, m, st, w->line_maxes[i], w->ends[k]))
+			if (expect_reframed(w, at, from, m, st, w->line_maxes[i], w->ends[k], 0))
+				return;
+		/*
+		 * The start of m staged up to there, adopted by a start with a
+		 * smaller line_max: one piece (its syslog header read in all of
+		 * it), the rest split at that line_max.
+		 */
+		size_t staged = w->ends[k] - m->at;
+		for (size_t i = 0; i < w->n_line_maxes; i++)
+			if (staged > w->line_maxes[i] &&
+			    expect_reframed(w, at, from, m, st, w->line_maxes[i], 0, staged))
 				return;
 	}
 	fprintf(stderr, "fuzz-crash: %s\n", first);
