@@ -37,7 +37,10 @@ struct relay_stats {
 	uint64_t over_limit;     /* datagrams over their unit's limit (reported as journald does) */
 };
 
-#define READ_CHUNK (64 * 1024) /* most bytes read from one producer per job */
+/* Most bytes read from one producer per job; fuzz-crash builds with less, to reach it. */
+#ifndef READ_CHUNK
+#define READ_CHUNK (64 * 1024)
+#endif
 
 /* What reading a producer came to (stream.c, packet.c); else a negative errno from its socket. */
 enum read_result {

@@ -241,7 +241,8 @@ static bool frame_rest(const char *buf, size_t len, size_t line_max, enum frame_
 	if (st->counted > 0 ? !counted_end(st->counted, len, line_max, eof, &n, f, &left)
 			    : !line_end(buf, len, line_max, eof, &n, f, &ended))
 		return false;
-	if (st->counted == 0 && f->brk != FRAME_BREAK_LINE_MAX && st->priority >= 0)
+	/* A message's trailing blanks go at its end; a piece that it goes on after keeps them. */
+	if (st->counted == 0 && !continued(f->brk) && st->priority >= 0)
 		n = syslog_trim(buf, 0, n);
 	f->start = 0;
 	f->len = n;
@@ -281,8 +282,11 @@ static bool frame_syslog(const char *buf, size_t len, size_t line_max, enum fram
 	}
 	f->consumed += at;
 
-	/* An octet-counted message is exactly the bytes its count says. */
-	read_header(buf, at, n, counted == 0 && f->brk != FRAME_BREAK_LINE_MAX, st, f);
+	/*
+	 * An octet-counted message is exactly the bytes its count says; a piece
+	 * split at line_max or cut is not the message's end: its blanks are text.
+	 */
+	read_header(buf, at, n, counted == 0 && !continued(f->brk), st, f);
 	st->counted = left;
 	st->ended = ended;
 	st->mid_line = continued(f->brk);

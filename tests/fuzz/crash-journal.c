@@ -221,6 +221,14 @@ static struct entry *next_entry(uint64_t ino, size_t *at) {
 	return NULL;
 }
 
+/* Whether the producer has an entry at or after `at`. */
+static bool more_entries(uint64_t ino, size_t at) {
+	for (; at < J.n; at++)
+		if (J.e[at].ino == ino)
+			return true;
+	return false;
+}
+
 /* What journald got around entry `near`, for the report of a failure. */
 static void dump(size_t near) {
 	bool all = getenv("MPSR_FUZZ_CRASH_DUMP") != NULL; /* every entry, not those near */
@@ -255,6 +263,16 @@ struct message {
 	int priority, facility;
 	enum frame_break brk;
 	struct frame_state st; /* the framing state at its first byte */
+	/*
+	 * The blanks framing dropped at its end (a syslog message's, as
+	 * journald drops them). In a message split otherwise than here (a
+	 * staged line adopted by a start with a smaller line_max is one piece,
+	 * and the pieces after it are split from there), pieces that end
+	 * before its last may hold some of them: they are the producer's
+	 * bytes, where it wrote them.
+	 */
+	const char *tail;
+	size_t n_tail;
 };
 
 static void message_add(struct message *m, const char *piece, size_t at, const struct frame *f) {
@@ -272,6 +290,28 @@ static void message_add(struct message *m, const char *piece, size_t at, const s
 	m->len += f->len;
 	m->consumed += f->consumed;
 	m->brk = f->brk;
+	/* After its text, up to its terminator: what syslog_trim() took. */
+	m->tail = piece + f->start + f->len;
+	for (m->n_tail = 0; f->start + f->len + m->n_tail < f->consumed; m->n_tail++) {
+		char c = m->tail[m->n_tail];
+		if (c != ' ' && c != '\t' && c != '\r')
+			break;
+	}
+}
+
+/* Whether e's text is m's from off on: its own, then (split) the blanks dropped at its end. */
+static bool text_at(const struct message *m, size_t off, const struct entry *e, bool split) {
+	size_t own = off < m->len ? m->len - off : 0, rest = e->len > own ? e->len - own : 0;
+
+	if (own > e->len)
+		own = e->len;
+	if (own && memcmp(e->text, m->text + off, own) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	size_t into = off + own - m->len;
+	return split && into + rest <= m->n_tail &&
+	       memcmp(e->text + own, m->tail + into, rest) == 0;
 }
 
 /* Why the last expect_message() said no, and at which entry. */
@@ -297,8 +337,9 @@ static bool expect_message(const struct expect_stream *w, size_t *at, const stru
 				 "message at byte %zu (%zu bytes): piece %zu (from byte %zu of its "
 				 "text) is missing",
 				 m->at, m->len, pieces, off);
-		if (off + e->len > m->len ||
-		    (e->len && memcmp(e->text, m->text + off, e->len) != 0))
+		/* Blanks after the text only in a message split: its last piece ends it. */
+		bool last = strcmp(e->brk, "line-max") != 0 && strcmp(e->brk, "budget") != 0;
+		if (!text_at(m, off, e, !last || pieces > 0))
 			MISMATCH(
 				*at - 1,
 				"message at byte %zu: piece %zu (%zu bytes at %zu) is not its text "
@@ -321,12 +362,17 @@ static bool expect_message(const struct expect_stream *w, size_t *at, const stru
 				 "message at byte %zu of %zu bytes split at a budget of %zu", m->at,
 				 m->consumed, w->budget_min);
 		if (line_max || budget) {
-			/* An end of file after the last piece has no bytes to be an entry. */
-			if (m->brk == FRAME_BREAK_EOF && off == m->len)
+			/*
+			 * An end of file after the last piece has no bytes to be an entry;
+			 * or its entry is empty (blanks at the end, trimmed): the stream's
+			 * last message has all the producer's entries left.
+			 */
+			if (m->brk == FRAME_BREAK_EOF && off >= m->len &&
+			    !more_entries(w->ino, *at))
 				return true;
 			continue;
 		}
-		if (off != m->len)
+		if (off < m->len)
 			MISMATCH(*at - 1, "message at byte %zu: ended (%s) after %zu of %zu bytes",
 				 m->at, e->brk, off, m->len);
 		if (strcmp(e->brk, ends[m->brk]) != 0)
@@ -337,53 +383,87 @@ static bool expect_message(const struct expect_stream *w, size_t *at, const stru
 	}
 }
 
+/* Whether the producer's next message, its entries from `from` on, has a piece cut at =budget. */
+static bool cut_at_budget(uint64_t ino, size_t from) {
+	for (size_t i = from; i < J.n; i++) {
+		if (J.e[i].ino != ino)
+			continue;
+		if (strcmp(J.e[i].brk, "budget") == 0)
+			return true;
+		if (strcmp(J.e[i].brk, "line-max") != 0)
+			return false; /* its last piece */
+	}
+	return false;
+}
+
 /*
- * m framed again from st with line_max, its first piece cut at the stream's
- * byte cut (0: not cut), must be the entries from `from` on.
+ * Frames m's bytes from *pos up to the stream's byte cut into alt as mpsrd
+ * frames a cut at the budget: the pieces before it split at line_max, the
+ * piece there cut (frame_cut()). False if mpsrd cannot have cut there. Only
+ * the joined text counts (expect_message()): pieces cut before keep their
+ * bytes as they are, as the line_max pieces framed here in their place do.
+ */
+static bool frame_to_cut(const struct expect_stream *w, size_t from, size_t *pos, size_t cut,
+			 size_t line_max, struct frame_state *s, struct message *alt) {
+	const char *b = (const char *)w->bytes;
+	struct frame f;
+
+	while (frame_next(b + *pos, cut - *pos, line_max, false, s, &f)) {
+		if (f.brk != FRAME_BREAK_LINE_MAX)
+			return false;
+		message_add(alt, b + *pos, *pos, &f);
+		*pos += f.consumed;
+	}
+	/* Only the budget cuts a message where the bytes end. */
+	if (!cut_at_budget(w->ino, from))
+		return false;
+	/* Nor inside a prefix, "<PRI>" or octet count: those are staged whatever the budget. */
+	if (*pos == cut || frame_undecided(b + *pos, cut - *pos, s))
+		return false;
+	if (!frame_cut(b + *pos, cut - *pos, line_max, s, &f) || f.brk != FRAME_BREAK_CUT)
+		return false;
+	message_add(alt, b + *pos, *pos, &f);
+	*pos += f.consumed;
+	return true;
+}
+
+/*
+ * m framed again from st with line_max, cut at the stream's byte cut (0: not
+ * cut) in the piece there, or with a first piece of up to `first` bytes (0:
+ * line_max), must be the entries from `from` on.
  */
 static bool expect_reframed(const struct expect_stream *w, size_t *at, size_t from,
 			    const struct message *m, const struct frame_state *st, size_t line_max,
-			    size_t cut) {
+			    size_t cut, size_t first) {
 	const char *b = (const char *)w->bytes;
 	struct message alt = {0};
 	struct frame_state s = *st;
 	struct frame f;
 	size_t pos = m->at, end = m->at + m->consumed;
+	bool ok = !cut || frame_to_cut(w, from, &pos, cut, line_max, &s, &alt);
 
-	if (cut) {
-		/* Only the budget cuts a message where the bytes end. */
-		size_t i = from;
-		while (i < J.n && J.e[i].ino != w->ino)
-			i++;
-		if (i == J.n || strcmp(J.e[i].brk, "budget") != 0)
-			return false;
-		/* Nor inside a prefix, "<PRI>" or octet count: those are staged whatever the
-		 * budget. */
-		if (frame_undecided(b + pos, cut - pos, st))
-			return false;
-		if (!frame_cut(b + pos, cut - pos, line_max, &s, &f) || f.brk != FRAME_BREAK_CUT)
-			return false;
-		message_add(&alt, b + pos, pos, &f);
-		pos += f.consumed;
-	}
-	while (pos < end && frame_next(b + pos, end - pos, line_max, true, &s, &f)) {
+	for (; ok && pos < end; first = 0) {
+		if (!frame_next(b + pos, end - pos, first ? first : line_max, true, &s, &f))
+			break;
 		message_add(&alt, b + pos, pos, &f);
 		pos += f.consumed;
 	}
 	alt.brk = m->brk;
 	*at = from;
-	bool ok = pos == end && expect_message(w, at, &alt);
+	ok = ok && pos == end && expect_message(w, at, &alt);
 	free(alt.text);
 	return ok;
 }
 
 /*
  * m, or m framed with another start's line_max from st (a syslog header is
- * read within a line_max window), or m cut at the budget inside its syslog
- * header (the header is read as far as it came, its rest is text of the next
- * piece; its "<PRI>" and octet count are never cut: mpsr(7)), must be the
- * next entries. Such a cut falls where all the producer had sent ended: at
- * the end of one of its writes.
+ * read within a line_max window), or m cut at the budget (a syslog header
+ * is read as far as it came, its rest is text of the next piece; its
+ * "<PRI>" and octet count are never cut: mpsr(7)), or m's start staged and
+ * written whole by a start with a smaller line_max (its header read in all
+ * of it, mpsrd(8)), must be the next entries. Such a cut, or the end of
+ * such a staged start, falls where all the producer had sent ended: at the
+ * end of one of its writes.
  */
 static void expect_any(const struct expect_stream *w, size_t *at, const struct message *m,
 		       const struct frame_state *st) {
@@ -397,13 +477,26 @@ static void expect_any(const struct expect_stream *w, size_t *at, const struct m
 	first_near = mismatch_near;
 	for (size_t i = 0; i < w->n_line_maxes; i++)
 		if (w->line_maxes[i] != w->line_max_min &&
-		    expect_reframed(w, at, from, m, st, w->line_maxes[i], 0))
+		    expect_reframed(w, at, from, m, st, w->line_maxes[i], 0, 0))
 			return;
 	for (size_t k = 0; k < w->n_ends; k++) {
-		if (w->ends[k] <= m->at || w->ends[k] >= m->at + m->consumed)
+		/* A message that ends at the end of the stream may be cut after its last byte. */
+		size_t end = m->at + m->consumed;
+		if (w->ends[k] <= m->at || w->ends[k] > end ||
+		    (w->ends[k] == end && m->brk != FRAME_BREAK_EOF))
 			continue;
 		for (size_t i = 0; i < w->n_line_maxes; i++)
-			if (expect_reframed(w, at, from, m, st, w->line_maxes[i], w->ends[k]))
+			if (expect_reframed(w, at, from, m, st, w->line_maxes[i], w->ends[k], 0))
+				return;
+		/*
+		 * The start of m staged up to there, adopted by a start with a
+		 * smaller line_max: one piece (its syslog header read in all of
+		 * it), the rest split at that line_max.
+		 */
+		size_t staged = w->ends[k] - m->at;
+		for (size_t i = 0; i < w->n_line_maxes; i++)
+			if (staged > w->line_maxes[i] &&
+			    expect_reframed(w, at, from, m, st, w->line_maxes[i], 0, staged))
 				return;
 	}
 	fprintf(stderr, "fuzz-crash: %s\n", first);

@@ -38,23 +38,30 @@
  * and each line's pieces joined, give the messages (a syslog header is read
  * within a line_max window, so a long one needs the smallest); the journal
  * entries tagged with its connection, in order, are those messages, each
- * in one or more pieces (a message cut at =budget inside its syslog header,
- * where one of the producer's writes ended, may also be framed as mpsrd
- * frames it there: the header as far as it came, its rest text; never cut
- * inside a prefix, "<PRI>" or octet count, mpsr(7)):
+ * in one or more pieces (a message cut at =budget where one of the
+ * producer's writes ended, after any line_max pieces, may also be framed as
+ * mpsrd frames it there with frame_cut(): a syslog header as far as it came,
+ * its rest text, blanks before the cut text; never cut inside a prefix,
+ * "<PRI>" or octet count, mpsr(7)):
  *  - the texts of a message's pieces, joined, are its text: nothing lost,
- *    repeated, reordered or merged with another message;
+ *    repeated, reordered or merged with another message (in a message of
+ *    more than one piece, the blanks a syslog message's end drops may be
+ *    in pieces before its last, where the pieces end elsewhere than in the
+ *    reference framing: a staged line adopted by a start with a smaller
+ *    line_max is one piece);
  *  - every piece has the message's priority (from "<N>" or the syslog
  *    header, else the default) and SYSLOG_FACILITY;
  *  - a piece that is not the last ends with MPSR_LINE_BREAK=line-max or
  *    =budget; the last ends as the message did (none after '\n' or an octet
  *    count, =nul, or =eof at the end of the stream, where a last piece
- *    =line-max or =budget may also end it: the end came with no bytes);
+ *    =line-max or =budget may also end it: the end came with no bytes, or
+ *    only blanks, dropped);
  *  - =line-max only in a message longer than the smallest line_max used;
  *    =budget only in a message longer than the smallest budget used (with
- *    one producer; two share it) or than a slot (slots keep the first
- *    start's size: after --line-max was raised, an unfinished line longer
- *    than a slot is written as it stands, mpsrd(8));
+ *    one producer; two share it) or than a slot holds (the first start's
+ *    line_max and FRAME_SLACK: slots keep the first start's size, and after
+ *    --line-max was raised an unfinished line longer than a slot is written
+ *    as it stands, mpsrd(8));
  *  - no entry is left over, every entry carries its connection's tag, and
  *    at the end nothing is staged and every socket is empty.
  * And while it runs: no kept socket has SO_PEEK_OFF set after recovery or
@@ -71,6 +78,8 @@
  * ledger has slots, server.c); byte 1 the first start's line_max and budget
  * (see config()); then operations, each a byte (low 3 bits what, bit 3 which
  * producer, the high bits an argument) and its operands; see operate().
+ * What an input may ask for is small (WRITTEN_MAX and the bounds with it),
+ * so that an execution costs about 0.5 ms under ASan/UBSan (README).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -95,14 +104,28 @@
 #include "stream.h"
 
 #define PRODUCERS_MAX 2
-#define WRITTEN_MAX   (1u << 20) /* bytes a producer writes, at most */
-#define SPIN_MAX      4          /* reads in a row that do nothing with bytes waiting */
+/*
+ * What an input may ask for, at most, so that an execution costs little more
+ * than its fixed setup (see README): a producer's bytes (two lines longer
+ * than the largest line_max, and a run past a slot of two pages, see
+ * config()), and no more than PIECES_MAX pieces of the smallest line_max used
+ * so far; the terminators among them (each '\n' or NUL may be an entry of
+ * its own); starts after the first; operations. Writes and restarts beyond
+ * them are not made; operations beyond them are not read.
+ */
+#define WRITTEN_MAX     (12u << 10)
+#define PIECES_MAX      32
+#define TERMINATORS_MAX 32
+#define STARTS_MAX      5
+#define OPERATIONS_MAX  24
+#define SPIN_MAX        4 /* reads in a row that do nothing with bytes waiting */
 
 struct producer {
 	int keep;  /* the relay's end, as the fd store holds it; -1 once closed */
 	int write; /* the producer's end */
 	int fd;    /* the relay's end in this life, or -1 */
 	bool shut, ended;
+	size_t terminators;       /* '\n' and NUL bytes it wrote, and octet-counted messages */
 	unsigned long peek_unset; /* cuts_peek_sets() when its peek offset was last seen unset */
 	struct stream_in in;
 	struct origin origin;
@@ -116,12 +139,18 @@ struct producer {
 static struct process {
 	bool syslog;
 	unsigned n_prod, n_slots;
+	unsigned starts; /* after the first */
 	struct producer prod[PRODUCERS_MAX];
 	int memfd; /* the ledger, as the fd store holds it */
 	struct relay relay;
 	struct ledger *ledger;
 	size_t line_max_min, budget_min;
-	size_t slot_size;     /* the first start's: an adopted ledger keeps its slots */
+	/*
+	 * What a slot holds, as documented rather than as ledger_slot_size()
+	 * computes it: a line of the first start's line_max with its prefix and
+	 * terminator (an adopted ledger keeps its slots).
+	 */
+	size_t slot_holds;
 	size_t line_maxes[8]; /* every one a start used */
 	size_t n_line_maxes;
 	uint8_t next_config;  /* of the start after the next kill */
@@ -129,10 +158,19 @@ static struct process {
 	jmp_buf *jump;        /* where a kill goes */
 } P;
 
-/* line_max and budget: low 3 bits and the next 3 of b. */
+/*
+ * line_max and budget: low 3 bits and the next 3 of b. Small, so that every
+ * edge is a few KiB away: the least --line-max (64); a slot of one page
+ * (4080 + FRAME_SLACK bytes), and one of two pages that one page would hold
+ * but for the slack (4096: an octet count's prefix, a terminator); 4200 to
+ * 5000, above a first start's one-page slot (an unfinished line longer than
+ * the slot is written as it stands) and above a lowered --line-max's read
+ * buffer (fuzz-crash reads 1 KiB a job, meson.build); budgets from none to a
+ * "<PRI>" (3), a page, two, and none that binds.
+ */
 static void config(uint8_t b, size_t *line_max, size_t *budget) {
-	static const size_t line_maxes[] = {64, 200, 1000, 4080, 4096, 8192, 100000, 1 << 20};
-	static const size_t budgets[] = {0, 16, 300, 4096, 5000, 65536, 400000, 16 << 20};
+	static const size_t line_maxes[] = {64, 200, 1000, 4080, 4096, 4200, 4500, 5000};
+	static const size_t budgets[] = {0, 16, 300, 4096, 5000, 3, 8192, 16 << 20};
 
 	*line_max = line_maxes[b & 7];
 	*budget = budgets[(b >> 3) & 7];
@@ -226,6 +264,8 @@ static void failed(int r) {
 static void start(void) {
 	size_t line_max, budget;
 
+	P.starts++;
+
 	config(P.next_config, &line_max, &budget);
 	used(line_max);
 	P.line_max_min = line_max < P.line_max_min ? line_max : P.line_max_min;
@@ -242,7 +282,7 @@ static void start(void) {
 		stream_in_init(&p->in, p->fd, P.syslog);
 		CHECK(stream_in_ledger(&p->in, P.ledger) == 0);
 	}
-	cuts_schedule(P.recover_kill);
+	cuts_schedule(P.starts < STARTS_MAX ? P.recover_kill : 0);
 	P.recover_kill = 0;
 	RELAY(CHECK(ledger_recover(P.ledger, find, journal_lookup, NULL) >= 0), restart());
 	for (unsigned i = 0; i < P.n_prod; i++)
@@ -294,8 +334,9 @@ static void settle(struct producer *p) {
 		if (q == 0 && !p->shut)
 			return;
 		unsigned refused = journal_refused();
+		uint64_t taken = P.relay.stats.bytes; /* what it takes from the socket, counted */
 		int r = step(p);
-		if (r == -EINTR || p->ended || queued(p->keep) != q || staged(p) != s ||
+		if (r == -EINTR || p->ended || P.relay.stats.bytes != taken || staged(p) != s ||
 		    journal_count() != n || journal_refused() != refused)
 			spins = 0;
 		else if (++spins == SPIN_MAX) {
@@ -310,9 +351,19 @@ static void settle(struct producer *p) {
 	}
 }
 
-static void produce(struct producer *p, const uint8_t *b, size_t n) {
-	if (n == 0 || p->shut || p->len + n > WRITTEN_MAX)
+/* Whether p may write n more bytes holding t terminators. */
+static bool room(const struct producer *p, size_t n, size_t t) {
+	size_t max = PIECES_MAX * P.line_max_min < WRITTEN_MAX ? PIECES_MAX * P.line_max_min
+							       : WRITTEN_MAX;
+
+	return p->len + n <= max && p->terminators + t <= TERMINATORS_MAX;
+}
+
+/* Writes b[0..n), which holds t terminators; one beyond the bounds is not made. */
+static void produce_t(struct producer *p, const uint8_t *b, size_t n, size_t t) {
+	if (n == 0 || p->shut || !room(p, n, t))
 		return;
+	p->terminators += t;
 	if (p->cap < p->len + n) {
 		p->cap = (p->len + n) * 2;
 		CHECK((p->bytes = realloc(p->bytes, p->cap)));
@@ -337,6 +388,14 @@ static void produce(struct producer *p, const uint8_t *b, size_t n) {
 	}
 }
 
+static void produce(struct producer *p, const uint8_t *b, size_t n) {
+	size_t t = 0;
+
+	for (size_t i = 0; i < n; i++)
+		t += b[i] == '\n' || b[i] == 0;
+	produce_t(p, b, n, t);
+}
+
 /* A restart as at SIGUSR1: what producers sent is read, unfinished lines stay staged. */
 static void drain_restart(void) {
 	for (unsigned i = 0; i < P.n_prod; i++) {
@@ -357,11 +416,12 @@ static void drain_restart(void) {
 	restart();
 }
 
-/* n copies of c, written; a write that produce() would drop is not made at all. */
-static void produce_run(struct producer *p, uint8_t c, size_t n) {
-	if (n == 0 || p->shut || p->len + n > WRITTEN_MAX)
+/* n copies of c, and t terminators more, written; one that produce_t() would drop is not made. */
+static void produce_run(struct producer *p, uint8_t c, size_t n, size_t t) {
+	t += c == '\n' || c == 0 ? n : 0;
+	if (n == 0 || p->shut || !room(p, n, t))
 		return;
-	produce(p, keep_run(c, n, WRITTEN_MAX), n);
+	produce_t(p, keep_run(c, n, WRITTEN_MAX), n, t);
 }
 
 struct input {
@@ -375,13 +435,13 @@ static uint8_t next(struct input *in) {
 /* An octet-counted syslog message: "LEN <PRI>" and LEN - 3 or 4 bytes of c. */
 static void octet_counted(struct producer *p, struct input *in, unsigned shift) {
 	uint8_t c = next(in), prio = next(in) % 192;
-	size_t len = ((size_t)next(in) + 8) << (shift & 7);
+	size_t len = ((size_t)next(in) + 8) << (shift % 6); /* at most 8416 */
 	char head[32];
 	int h = snprintf(head, sizeof(head), "%zu <%u>", len, prio);
 	size_t body = len - (size_t)(h - (int)(strchr(head, ' ') - head) - 1);
 
 	produce(p, (const uint8_t *)head, (size_t)h);
-	produce_run(p, c, body);
+	produce_run(p, c, body, 1); /* a message, whatever c is */
 }
 
 static void operate(struct input *in) {
@@ -396,15 +456,15 @@ static void operate(struct input *in) {
 		in->p += n;
 		break;
 	}
-	case 1: { /* write (N + 1) << 2 * arg copies of byte C: C, N */
+	case 1: { /* write (N + 1) << (arg % 6) copies of byte C (8 KiB at most): C, N */
 		uint8_t c = next(in);
-		size_t n = ((size_t)next(in) + 1) << (2 * (arg & 7));
-		produce_run(p, c, n);
+		size_t n = ((size_t)next(in) + 1) << (arg % 6);
+		produce_run(p, c, n, 0);
 		break;
 	}
-	case 2: /* arg + 1 jobs */
+	case 2: /* arg + 1 jobs; after the first, one on an empty socket left open does nothing */
 		for (unsigned i = 0; i <= arg && !p->ended; i++)
-			if (step(p) == -EINTR)
+			if ((i > 0 && !p->shut && queued(p->keep) == 0) || step(p) == -EINTR)
 				break;
 		break;
 	case 3: /* journald refuses the next arg + 1 entries */ journal_refuse(arg + 1u); break;
@@ -413,12 +473,15 @@ static void operate(struct input *in) {
 		cuts_schedule(1u + next(in) + ((unsigned)arg << 8));
 		P.next_config = next(in);
 		P.recover_kill = next(in);
+		if (P.starts >= STARTS_MAX)
+			cuts_schedule(0);
 		break;
 	case 5: /* an octet-counted message: C, PRI, N */ octet_counted(p, in, arg); break;
 	case 6: settle(p); break;
 	case 7: /* a restart after a drain: CONFIG */
 		P.next_config = next(in);
-		drain_restart();
+		if (P.starts < STARTS_MAX)
+			drain_restart();
 		break;
 	}
 }
@@ -442,8 +505,8 @@ static void setup(const uint8_t *data, size_t size) {
 	 * As server.c's ledger_start(): a slot per connection, sized for a line
 	 * of line_max bytes with its prefix and terminator; later starts keep it.
 	 */
-	P.slot_size = ledger_slot_size(line_max);
-	CHECK(ledger_new(P.n_slots, P.slot_size, budget, &P.ledger) == 0);
+	P.slot_holds = line_max + FRAME_SLACK;
+	CHECK(ledger_new(P.n_slots, ledger_slot_size(line_max), budget, &P.ledger) == 0);
 	CHECK((P.memfd = dup(ledger_fd(P.ledger))) >= 0);
 	for (unsigned i = 0; i < P.n_prod; i++) {
 		struct producer *p = &P.prod[i];
@@ -466,7 +529,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	if (size < 2)
 		return 0;
 	setup(data, size);
-	while (in.p < in.end)
+	for (unsigned n = 0; n < OPERATIONS_MAX && in.p < in.end; n++)
 		operate(&in);
 	/* The producers close; the relay reads to the end, whatever kills are still due. */
 	for (unsigned i = 0; i < P.n_prod; i++) {
@@ -486,7 +549,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 			.ino = p->in.lc.ino,
 			.line_max_min = P.line_max_min,
 			.budget_min = P.n_prod == 1 ? P.budget_min : 0,
-			.slot_size = P.slot_size,
+			.slot_size = P.slot_holds,
 			.line_maxes = P.line_maxes,
 			.n_line_maxes = P.n_line_maxes,
 			.ends = p->ends,

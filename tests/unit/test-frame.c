@@ -464,6 +464,35 @@ Test(frame, cut_keeps_an_octet_counts_rest_and_header) {
 	cr_assert_eq(f.brk, FRAME_BREAK_NONE);
 }
 
+/*
+ * A cut piece is not the message's end: its trailing blanks are text of the
+ * message, not the blanks journald drops at its end (they were lost when the
+ * budget cut a syslog message after a blank, found by fuzz-crash).
+ */
+Test(frame, cut_keeps_blanks_before_the_cut) {
+	struct frame_state st = {.priority = -1, .syslog = true};
+	struct frame f;
+	const char *first = "<13>app: hello \r", *rest = "world \n";
+
+	cr_assert(frame_cut(first, strlen(first), 64, &st, &f));
+	cr_assert_eq(f.brk, FRAME_BREAK_CUT);
+	cr_assert_eq(f.len, 7);
+	cr_assert_eq(memcmp(first + f.start, "hello \r", 7), 0);
+	cr_assert_eq(f.consumed, strlen(first));
+	cr_assert(frame_next(rest, strlen(rest), 64, false, &st, &f));
+	cr_assert_eq(f.len, 5); /* the message's own trailing blank goes */
+	cr_assert_eq(f.priority, 5);
+
+	/* The rest of a message cut before, cut again: its blanks stay too. */
+	st = (struct frame_state){.priority = -1, .syslog = true};
+	cr_assert(frame_cut("<13>a ", 6, 64, &st, &f));
+	cr_assert(frame_cut("b  ", 3, 64, &st, &f));
+	cr_assert_eq(f.brk, FRAME_BREAK_CUT);
+	cr_assert_eq(f.len, 3);
+	cr_assert(frame_next("c \n", 3, 64, false, &st, &f));
+	cr_assert_eq(f.len, 1);
+}
+
 /* What frame_cut() would take for text though more bytes could make it a prefix or a count. */
 Test(frame, undecided_starts) {
 	struct frame_state lines = {.priority = -1}, sys = {.priority = -1, .syslog = true};
