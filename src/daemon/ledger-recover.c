@@ -69,6 +69,15 @@ static ssize_t recover_job(struct ledger *l, int fd, ledger_lookup_fn lookup, vo
 	/* Positions count the staged bytes first, then the socket's. */
 	uint64_t carried = rec->carried, confirmed = rec->confirmed;
 	uint64_t want = confirmed > carried ? confirmed - carried : 0;
+	/*
+	 * Past the confirmed bytes, a job takes only the second byte of a "\n\0"
+	 * or "\0\n" that framing dropped (ledger.h, step 4). Once it left the
+	 * socket, the next byte starts a message: with the state at confirmed, a
+	 * NUL or '\n' there would be read as that terminator's second byte, and
+	 * the empty message it ends would be lost.
+	 */
+	if (taken > want && frame->ended)
+		*frame = (struct ledger_frame){0};
 	while (taken + (uint64_t)total < want) {
 		char buf[4096];
 		uint64_t left = want - taken - (uint64_t)total;

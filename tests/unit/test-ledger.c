@@ -245,3 +245,40 @@ Test(ledger, a_reused_inode_gets_tags_of_its_own) {
 	cr_assert_eq(again.ino, lc.ino);
 	cr_assert_str_neq(again.tag, lc.tag);
 }
+
+/* A syslog job: "a\n" then two NULs queued, "a" in the journal; the first NUL ends nothing. */
+static void a_sent_then_nuls(void) {
+	struct frame_state after_a = {.priority = 6, .facility = -1, .syslog = true, .ended = 1};
+
+	read_the_queued_lines();
+	cr_assert_eq(write(sv[0], "a\n\0\0", 4), 4);
+	ledger_begin(L, &lc, NULL);
+	ledger_sending(L, &lc, 2, &after_a);
+	ledger_sent(L, &lc, true);
+}
+
+/*
+ * The NUL after "a\n" (the second byte of a "\n\0", which framing drops) is
+ * taken with it, then the kill, before the job's end. The next byte starts
+ * a message: the second NUL is an empty one, not the rest of a terminator.
+ */
+Test(ledger, a_dropped_terminator_half_taken_before_the_kill_is_not_pending) {
+	char buf[4];
+
+	a_sent_then_nuls();
+	cr_assert_eq(ledger_take(L, sv[1], buf, 3), 3);
+	struct frame_state fs = state_after_restart();
+	cr_assert_eq(fs.ended, 0, "the next NUL would end nothing: an empty message lost");
+	cr_assert_eq(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), 1, "the second NUL is left");
+}
+
+/* Not taken at the kill: it is still in the socket, and still the terminator's. */
+Test(ledger, a_dropped_terminator_half_not_taken_stays_pending) {
+	char buf[4];
+
+	a_sent_then_nuls();
+	cr_assert_eq(ledger_take(L, sv[1], buf, 2), 2);
+	struct frame_state fs = state_after_restart();
+	cr_assert_eq(fs.ended, 1);
+	cr_assert_eq(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), 2, "both NULs are left");
+}
