@@ -76,13 +76,15 @@ static void restart_and_read(struct ledger *l, const char *rest, size_t len) {
 }
 
 /*
- * Syslog framing, no budget to stage in: "a\n\0" is "a", and a NUL that
- * framing drops (the second byte of its "\n\0"), taken out of the socket
- * all the same. The NUL that comes next is an empty message, whatever the
- * kill cut: the framing state recovery goes on from must know that the
- * dropped one left the socket.
+ * Syslog framing, no budget to stage in: `first` is "a" and a terminator
+ * whose second byte framing drops, taken out of the socket all the same;
+ * `rest` begins with a byte that ends an empty message, whatever the kill
+ * cut: the framing state recovery goes on from must know that the dropped
+ * byte left the socket. Every cut point of the first job, then one with
+ * no kill. Returns the cut points tried.
  */
-Test(stream_crash, an_empty_message_after_a_dropped_terminator_half_is_kept) {
+static unsigned long each_kill(const char *first, const char *rest, const char *brk_a,
+			       const char *brk_empty) {
 	unsigned long at = 1;
 
 	t = mmap(NULL, sizeof(*t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -91,17 +93,29 @@ Test(stream_crash, an_empty_message_after_a_dropped_terminator_half_is_kept) {
 		setup();
 		*t = sink(false, -1);
 		struct ledger *l = with_syslog_ledger(4, 16, 0);
-		killed = first_job_killed_at(at, "a\n\0", 3);
-		restart_and_read(l, "\0b\n", 3);
+		killed = first_job_killed_at(at, first, 3);
+		restart_and_read(l, rest, 3);
 		cr_assert_eq(t->n, 3, "killed at cut point %lu: %u entries", at, t->n);
 		cr_assert_str_eq(t->got[0], "a");
-		cr_assert_null(t->brk[0]);
+		cr_assert(brk_a ? t->brk[0] && !strcmp(t->brk[0], brk_a) : !t->brk[0]);
 		cr_assert_str_eq(t->got[1], "", "killed at cut point %lu", at);
-		cr_assert_str_eq(t->brk[1], LINE_BREAK_NUL);
+		cr_assert(brk_empty ? t->brk[1] && !strcmp(t->brk[1], brk_empty) : !t->brk[1]);
 		cr_assert_str_eq(t->got[2], "b");
 		ledger_free(l);
 		teardown();
 	}
-	cr_assert_gt(at, 8, "the job makes a take of each of its two parts");
 	munmap(t, sizeof(*t));
+	return at;
+}
+
+/* "a\n\0", then "\0b\n": the second NUL is an empty message. */
+Test(stream_crash, an_empty_message_after_a_dropped_terminator_half_is_kept) {
+	unsigned long at = each_kill("a\n\0", "\0b\n", NULL, LINE_BREAK_NUL);
+	cr_assert_gt(at, 8, "the job makes a take of each of its two parts");
+}
+
+/* The same with "a\0\n", then "\nb\n": the second newline is an empty line. */
+Test(stream_crash, an_empty_line_after_a_dropped_terminator_half_is_kept) {
+	unsigned long at = each_kill("a\0\n", "\nb\n", LINE_BREAK_NUL, NULL);
+	cr_assert_gt(at, 8, "the job makes a take of each of its two parts");
 }
