@@ -173,6 +173,24 @@ Test(stream_ledger, ledger_recovery_resets_a_peek_offset_left_by_a_kill) {
 }
 
 /*
+ * After "30 <13>app: aaaaaaaaaaa" was cut at the budget (entry 0): the
+ * message's last 10 bytes, then "8 <13>xyzw" and "ok", each an entry of its
+ * own; the rest keeps the message's priority and identifier.
+ */
+static void expect_the_rest_after_the_cut(struct relay *rr) {
+	produce("bbbbbbbbbb8 <13>xyzwok\n");
+	cr_assert_eq(stream_read(&in, rr, &t.sink), READ_MORE);
+	cr_assert_eq(t.n, 4);
+	cr_assert_str_eq(t.got[1], "bbbbbbbbbb");
+	cr_assert_eq(t.prio[1], 5);
+	cr_assert_str_eq(t.ident[1], "app");
+	cr_assert_null(t.brk[1]);
+	cr_assert_str_eq(t.got[2], "xyzw");
+	cr_assert_eq(t.prio[2], 5);
+	cr_assert_str_eq(t.got[3], "ok");
+}
+
+/*
  * Over the budget, an octet-counted message is cut where the budget cut it;
  * its rest keeps its priority, identifier and count, and the next message
  * is an entry of its own.
@@ -187,16 +205,7 @@ Test(stream_ledger, ledger_budget_cut_keeps_message_boundaries) {
 	cr_assert_str_eq(t.got[0], "aaaaaaaaaaa");
 	cr_assert_str_eq(t.brk[0], "budget");
 	cr_assert_eq(queued(), -1);
-	produce("bbbbbbbbbb8 <13>xyzwok\n");
-	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
-	cr_assert_eq(t.n, 4);
-	cr_assert_str_eq(t.got[1], "bbbbbbbbbb");
-	cr_assert_eq(t.prio[1], 5);
-	cr_assert_str_eq(t.ident[1], "app");
-	cr_assert_null(t.brk[1]);
-	cr_assert_str_eq(t.got[2], "xyzw");
-	cr_assert_eq(t.prio[2], 5);
-	cr_assert_str_eq(t.got[3], "ok");
+	expect_the_rest_after_the_cut(&rr);
 	relay_done(&rr);
 }
 
@@ -375,14 +384,7 @@ Test(stream_ledger, ledger_budget_never_cuts_an_octet_count_in_two) {
 	cr_assert_str_eq(t.brk[0], "budget");
 	cr_assert_eq(t.prio[0], 5);
 	cr_assert_eq(ledger_staged_total(l), 0);
-	produce("bbbbbbbbbb8 <13>xyzwok\n");
-	cr_assert_eq(stream_read(&in, &rr, &t.sink), READ_MORE);
-	cr_assert_eq(t.n, 4);
-	cr_assert_str_eq(t.got[1], "bbbbbbbbbb");
-	cr_assert_eq(t.prio[1], 5);
-	cr_assert_str_eq(t.ident[1], "app");
-	cr_assert_str_eq(t.got[2], "xyzw");
-	cr_assert_str_eq(t.got[3], "ok");
+	expect_the_rest_after_the_cut(&rr);
 	relay_done(&rr);
 }
 
