@@ -493,6 +493,26 @@ Test(frame, cut_keeps_blanks_before_the_cut) {
 	cr_assert_eq(f.len, 1);
 }
 
+/* A cut between the CR and LF of "\r\n": the CR is text of the cut piece (mpsr(7)). */
+Test(frame, cut_inside_crlf_keeps_the_cr) {
+	struct frame_state st = {.priority = -1, .syslog = true};
+	struct frame f;
+
+	cr_assert(frame_cut("<13>app: one\r", 13, 64, &st, &f));
+	cr_assert_eq(f.brk, FRAME_BREAK_CUT);
+	cr_assert_eq(f.len, 4);
+	cr_assert_eq(memcmp("<13>app: one\r" + f.start, "one\r", 4), 0);
+	cr_assert(frame_next("\n", 1, 64, false, &st, &f));
+	cr_assert_eq(f.brk, FRAME_BREAK_NONE);
+	cr_assert_eq(f.len, 0);
+	cr_assert_eq(f.priority, 5);
+
+	/* Uncut, the CR belongs to the end. */
+	st = (struct frame_state){.priority = -1, .syslog = true};
+	cr_assert(frame_next("<13>app: one\r\n", 14, 64, false, &st, &f));
+	cr_assert_eq(f.len, 3);
+}
+
 /* What frame_cut() would take for text though more bytes could make it a prefix or a count. */
 Test(frame, undecided_starts) {
 	struct frame_state lines = {.priority = -1}, sys = {.priority = -1, .syslog = true};
