@@ -285,7 +285,7 @@ struct message {
 static void message_add(struct message *m, const char *piece, size_t at, const struct frame *f,
 			bool syslog) {
 	if (m->consumed == 0) {
-		/* Past the second byte of a "\n\0" or "\0\n", an octet count starts with a digit. */
+		/* Past a "\n\0" or "\0\n" half, an octet count starts with a digit. */
 		size_t lead = f->consumed > 0 && (piece[0] == '\0' || piece[0] == '\n');
 		m->at = at;
 		m->priority = f->priority >= 0 ? f->priority : DEFAULT_PRIORITY;
@@ -388,7 +388,8 @@ static bool expect_message(const struct expect_stream *w, size_t *at, const stru
 		 * blank run than the reference's (pieces cut at other places),
 		 * and drops all it holds: any suffix of that run may be missing.
 		 */
-		if (off < m->len && !(m->trims && pieces > 0 && syslog_trim(m->text, off, m->len) == off))
+		if (off < m->len &&
+		    !(m->trims && pieces > 0 && syslog_trim(m->text, off, m->len) == off))
 			MISMATCH(*at - 1, "message at byte %zu: ended (%s) after %zu of %zu bytes",
 				 m->at, e->brk, off, m->len);
 		if (strcmp(e->brk, ends[m->brk]) != 0)
