@@ -37,16 +37,6 @@ fair_start() {
 		/usr/local/bin/mpsr-load -b "$SIZE" "$@" >/dev/null
 }
 
-# fair_wait UNIT SECS: until UNIT is gone (1 if it still runs after SECS).
-fair_wait() {
-	local i
-	for i in $(seq $(($2 * 5))); do
-		ct systemctl is-active -q "$1" || return 0
-		sleep 0.2
-	done
-	return 1
-}
-
 # fair_count TAGS W0 W1 LATDIR: reads the journal once; for each tag (the
 # units' in order, their reports in $work/fair-N.out) prints
 # "want= stored= lost= dup= reord= win=" (win: received in [W0, W1) µs) and
@@ -121,11 +111,11 @@ fair_measure() {
 	sleep 2
 	fair_start "$u-C.service" bench-fair-c --mode=$mode --sndbuf=$buf -t "$u-C" -P 1 -r 20 -m $((FAIR_DUR * 20)) -d 600
 	fair_start "$u-D.service" bench-fair-d --mode=native -t "$u-D" -P 1 -r 20 -m $((FAIR_DUR * 20)) -d 600
-	fair_wait "$u-C.service" $((FAIR_DUR + 30)) && fair_wait "$u-D.service" 30 ||
+	ct_wait_gone "$u-C.service" $((FAIR_DUR + 30)) && ct_wait_gone "$u-D.service" 30 ||
 		warn="$warn C or D wrote too long;"
 	ct systemctl is-active -q "$u-A.service" && ct systemctl is-active -q "$u-B.service" ||
 		warn="$warn A or B ended before C did (the share is not of a backlog);"
-	fair_wait "$u-A.service" 120 && fair_wait "$u-B.service" 120 || warn="$warn A or B still writing;"
+	ct_wait_gone "$u-A.service" 120 && ct_wait_gone "$u-B.service" 120 || warn="$warn A or B still writing;"
 	wait_quiet || warn="$warn journald did not go quiet;"
 	i=0
 	for t in A B C D; do

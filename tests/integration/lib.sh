@@ -168,6 +168,17 @@ ct_boot() {
 	ct systemctl daemon-reload
 }
 
+# ct_wait_gone UNIT SECS: waits until UNIT is no longer active; 1 if it still
+# is after SECS.
+ct_wait_gone() {
+	local i
+	for i in $(seq $(($2 * 5))); do
+		ct systemctl is-active -q "$1" || return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # Waits until `journalctl ARGS` prints at least N lines (or T seconds pass);
 # prints the count it saw last.
 ct_wait_count() {

@@ -36,7 +36,7 @@ m=$(first_window MPSR_UNIT=$M) j=$(first_window SYSLOG_IDENTIFIER=ldj$$)
 echo "first 10 s: through mpsr $m lines of $M, straight to journald $j lines of $J"
 limit=$(tn_limited "$M")
 echo "mpsrd holds $M to: $limit (lines, ms)"
-tn_wait $M 90 || fail "$M still writing"
+ct_wait_gone $M 90 || fail "$M still writing"
 ct_wait_ids $tag 1 $N 30 MPSR_UNIT=$M || fail "$M's lines"
 tn_in_order MPSR_UNIT=$M || fail "$M's lines out of order"
 jt=$(ct journalctl -q --no-pager -o cat SYSLOG_IDENTIFIER=ldj$$ | grep -c "^$tag ")

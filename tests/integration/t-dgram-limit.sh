@@ -8,7 +8,7 @@
 ct systemctl start mpsr.socket || fail "mpsr.socket"
 tag=dg$$ unit=dg$$.service M=5000
 tn_load $unit mpsr-td ld-dgram 500 --mode=dgram -s /run/mpsr.dgram -P 1 -m $M -t $tag
-tn_wait $unit 30 || fail "$unit still sending"
+ct_wait_gone $unit 30 || fail "$unit still sending"
 # Stopped at once: the drops of the last window are reported at the stop, not lost.
 ct systemctl stop mpsr.service
 stored() { ct journalctl -q --no-pager -o cat MPSR_UNIT=$unit | grep -c "^$tag "; }

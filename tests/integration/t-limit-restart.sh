@@ -13,7 +13,7 @@ ct systemctl restart mpsr.service || fail "restart"
 sleep 1
 ct systemctl is-active -q $unit || fail "$unit finished before the kill: nothing proven"
 ct systemctl kill -s KILL --kill-whom=main mpsr.service || fail "kill -9"
-tn_wait $unit 60 || fail "$unit still writing"
+ct_wait_gone $unit 60 || fail "$unit still writing"
 ct_wait_ids $tag 1 $M 30 MPSR_UNIT=$unit || fail "$unit's lines"
 tn_in_order MPSR_UNIT=$unit || fail "$unit's lines out of order"
 echo "restarts by systemd after the kill: $(rb_auto_restarts)"

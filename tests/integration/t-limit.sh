@@ -25,7 +25,7 @@ echo "STATUS=$status"
 case "$status" in *"1 unit over its limit"*) ;; *) fail "STATUS= does not count the slowed unit" ;; esac
 [ "$burst" = 1000 ] || fail "burst $burst, not the unit's 1000"
 windows=$(((M + burst - 1) / burst))
-tn_wait $unit $((windows * 3 + 30)) || fail "$unit still writing after $((windows * 3 + 30)) s"
+ct_wait_gone $unit $((windows * 3 + 30)) || fail "$unit still writing after $((windows * 3 + 30)) s"
 ct_wait_ids $tag 1 $M 30 MPSR_UNIT=$unit || fail "$unit's lines"
 tn_in_order MPSR_UNIT=$unit || fail "$unit's lines out of order"
 span=$(tn_span_ms MPSR_UNIT=$unit)

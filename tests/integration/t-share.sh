@@ -31,13 +31,13 @@ sleep 7
 until=$(date +%s)
 ct systemctl is-active -q $A && ct systemctl is-active -q $B ||
 	fail "A or B stopped writing before the window ended: nothing proven"
-tn_wait $C 30 && tn_wait $D 30 || fail "C or D still writing"
+ct_wait_gone $C 30 && ct_wait_gone $D 30 || fail "C or D still writing"
 ct_wait_ids $tag 1 160 30 MPSR_UNIT=$C || fail "C's lines"
 lat=$(ct journalctl -q --no-pager -o json MPSR_UNIT=$C | "$here/latency")
 echo "C, 20 lines/s beside the flood, write to journald: $lat"
 direct=$(ct journalctl -q --no-pager -o json _SYSTEMD_UNIT=$D | "$here/latency")
 echo "D, the same straight to journald: $direct"
-tn_wait $A 120 && tn_wait $B 120 || fail "A or B still writing"
+ct_wait_gone $A 120 && ct_wait_gone $B 120 || fail "A or B still writing"
 
 # What journald received while both were backlogged (and C was writing).
 count() {

@@ -32,16 +32,6 @@ tn_load() {
 		"/usr/local/bin/$name" "$@"
 }
 
-# tn_wait UNIT SECS: waits until UNIT is gone; fails if it ran longer.
-tn_wait() {
-	local i
-	for i in $(seq $(($2 * 5))); do
-		ct systemctl is-active -q "$1" || return 0
-		sleep 0.2
-	done
-	return 1
-}
-
 # tn_limited UNIT: the "N lines per M ms" mpsrd says it holds UNIT to, as "N M".
 tn_limited() {
 	ct journalctl -q --no-pager -o cat -u mpsr _TRANSPORT=stdout --since "@$rb_since" |
