@@ -110,8 +110,8 @@ static void plan_connections(const struct options *o, struct server_config *cfg)
 	cfg->max_connections = plan.max_connections;
 	cfg->max_per_user =
 		o->max_per_user == UINT_MAX ? plan.max_connections / 4 : o->max_per_user;
-	cfg->limits = !o->no_limits;
-	cfg->limits_scaled = o->scaled_limits;
+	cfg->limits = o->rate_limits != RATE_LIMITS_OFF;
+	cfg->limits_scaled = o->rate_limits == RATE_LIMITS_JOURNALD;
 	cfg->inflight_peak = plan.peak;
 	cfg->inflight_steady = plan.steady;
 }

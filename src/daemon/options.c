@@ -153,12 +153,15 @@ static int parse_value(int c, const char *arg, struct options *o) {
 	case ARG_STOP_TIMEOUT: o->stop_timeout_usec = v * 1000000; return 0;
 	case ARG_UNFINISHED_MAX: o->unfinished_max = (size_t)v; return 0;
 	case ARG_RATE_LIMITS:
-		if (strcmp(arg, "as-set") != 0 && strcmp(arg, "journald") != 0 &&
-		    strcmp(arg, "off") != 0)
+		if (strcmp(arg, "as-set") == 0)
+			o->rate_limits = RATE_LIMITS_AS_SET;
+		else if (strcmp(arg, "journald") == 0)
+			o->rate_limits = RATE_LIMITS_JOURNALD;
+		else if (strcmp(arg, "off") == 0)
+			o->rate_limits = RATE_LIMITS_OFF;
+		else
 			return log_error("--rate-limits takes as-set, journald or off: %s", arg),
 			       -EINVAL;
-		o->no_limits = strcmp(arg, "off") == 0;
-		o->scaled_limits = strcmp(arg, "journald") == 0;
 		return 0;
 	case ARG_TRANSPORT:
 		if (strcmp(arg, "native") == 0)

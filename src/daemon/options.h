@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* --rate-limits: journald's per-unit limits as configured, scaled as journald scales them, none. */
+enum rate_limits { RATE_LIMITS_AS_SET, RATE_LIMITS_JOURNALD, RATE_LIMITS_OFF };
+
 /* mpsrd's command line, as parsed; see mpsrd(8) and options_help(). */
 struct options {
 	const char *listen_path[8]; /* --listen, bound when not socket-activated */
@@ -13,8 +16,7 @@ struct options {
 	int priority;
 	unsigned max_connections; /* 0: derived at start (inflight.h) */
 	unsigned max_per_user;    /* UINT_MAX: a quarter of max_connections */
-	bool no_limits;           /* --rate-limits=off */
-	bool scaled_limits;       /* --rate-limits=journald */
+	enum rate_limits rate_limits;
 	unsigned exit_idle;
 	uint64_t stop_timeout_usec;
 	bool fd_store;

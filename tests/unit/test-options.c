@@ -153,12 +153,12 @@ Test(options, rate_limits_as_set_by_default, .init = quiet) {
 	struct options o;
 
 	cr_assert_gt(parse(&o, NULL), 0);
-	cr_assert(!o.no_limits && !o.scaled_limits);
+	cr_assert_eq(o.rate_limits, RATE_LIMITS_AS_SET);
 	cr_assert_gt(parse(&o, "--rate-limits=journald", NULL), 0);
-	cr_assert(!o.no_limits && o.scaled_limits);
+	cr_assert_eq(o.rate_limits, RATE_LIMITS_JOURNALD);
 	cr_assert_gt(parse(&o, "--rate-limits=as-set", NULL), 0);
-	cr_assert(!o.no_limits && !o.scaled_limits);
+	cr_assert_eq(o.rate_limits, RATE_LIMITS_AS_SET);
 	cr_assert_gt(parse(&o, "--rate-limits=off", NULL), 0);
-	cr_assert(o.no_limits && !o.scaled_limits);
+	cr_assert_eq(o.rate_limits, RATE_LIMITS_OFF);
 	cr_assert_eq(parse(&o, "--rate-limits=scaled", NULL), -EINVAL);
 }
