@@ -428,14 +428,20 @@ Test(frame_syslog, trailing_blanks_of_a_split_line_go_at_its_end_only) {
 	expect_sl(&o, 2, "", 5, 1, "app", "", FRAME_BREAK_NONE);
 }
 
+/* frame_cut() of all of buf, with a line_max of 64: a piece cut there, its text `text`. */
+static void expect_cut(const char *buf, const char *text, struct frame_state *st, struct frame *f) {
+	cr_assert(frame_cut(buf, strlen(buf), 64, st, f), "%s", buf);
+	cr_assert_eq(f->brk, FRAME_BREAK_CUT, "%s", buf);
+	cr_assert_eq(f->len, strlen(text), "%s", buf);
+	cr_assert_eq(memcmp(buf + f->start, text, f->len), 0, "%s", buf);
+}
+
 /* frame_cut(): the piece ends where the buffer does, and the next goes on with its message. */
 Test(frame, cut_keeps_the_priority_of_a_line) {
 	struct frame_state st = {.priority = -1};
 	struct frame f;
 
-	cr_assert(frame_cut("<3>abc", 6, 64, &st, &f));
-	cr_assert_eq(f.brk, FRAME_BREAK_CUT);
-	cr_assert_eq(f.len, 3);
+	expect_cut("<3>abc", "abc", &st, &f);
 	cr_assert_eq(f.consumed, 6);
 	cr_assert(st.mid_line);
 	cr_assert(frame_next("def\n<5>x\n", 9, 64, false, &st, &f));
@@ -451,8 +457,7 @@ Test(frame, cut_keeps_an_octet_counts_rest_and_header) {
 	struct frame f;
 	const char *first = "13 <13>app: ab", *rest = "cd8 <13>xyzw";
 
-	cr_assert(frame_cut(first, strlen(first), 64, &st, &f));
-	cr_assert_eq(f.brk, FRAME_BREAK_CUT);
+	expect_cut(first, "ab", &st, &f);
 	cr_assert_eq(st.counted, 2);
 	cr_assert(frame_next(rest, strlen(rest), 64, false, &st, &f));
 	cr_assert_eq(f.len, 2);
@@ -474,10 +479,7 @@ Test(frame, cut_keeps_blanks_before_the_cut) {
 	struct frame f;
 	const char *first = "<13>app: hello \r", *rest = "world \n";
 
-	cr_assert(frame_cut(first, strlen(first), 64, &st, &f));
-	cr_assert_eq(f.brk, FRAME_BREAK_CUT);
-	cr_assert_eq(f.len, 7);
-	cr_assert_eq(memcmp(first + f.start, "hello \r", 7), 0);
+	expect_cut(first, "hello \r", &st, &f);
 	cr_assert_eq(f.consumed, strlen(first));
 	cr_assert(frame_next(rest, strlen(rest), 64, false, &st, &f));
 	cr_assert_eq(f.len, 5); /* the message's own trailing blank goes */
@@ -485,10 +487,8 @@ Test(frame, cut_keeps_blanks_before_the_cut) {
 
 	/* The rest of a message cut before, cut again: its blanks stay too. */
 	st = (struct frame_state){.priority = -1, .syslog = true};
-	cr_assert(frame_cut("<13>a ", 6, 64, &st, &f));
-	cr_assert(frame_cut("b  ", 3, 64, &st, &f));
-	cr_assert_eq(f.brk, FRAME_BREAK_CUT);
-	cr_assert_eq(f.len, 3);
+	expect_cut("<13>a ", "a ", &st, &f);
+	expect_cut("b  ", "b  ", &st, &f);
 	cr_assert(frame_next("c \n", 3, 64, false, &st, &f));
 	cr_assert_eq(f.len, 1);
 }
@@ -497,12 +497,8 @@ Test(frame, cut_keeps_blanks_before_the_cut) {
 Test(frame, cut_inside_crlf_keeps_the_cr) {
 	struct frame_state st = {.priority = -1, .syslog = true};
 	struct frame f;
-	const char *cut = "<13>app: one\r";
 
-	cr_assert(frame_cut(cut, strlen(cut), 64, &st, &f));
-	cr_assert_eq(f.brk, FRAME_BREAK_CUT);
-	cr_assert_eq(f.len, 4);
-	cr_assert_eq(memcmp(cut + f.start, "one\r", 4), 0);
+	expect_cut("<13>app: one\r", "one\r", &st, &f);
 	cr_assert(frame_next("\n", 1, 64, false, &st, &f));
 	cr_assert_eq(f.brk, FRAME_BREAK_NONE);
 	cr_assert_eq(f.len, 0);
