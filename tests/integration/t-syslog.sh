@@ -83,11 +83,11 @@ done
 # an empty tag is none, a NUL inside a datagram is kept, kern has
 # SYSLOG_FACILITY=0, a pid that is no number stays in the identifier, tag[]
 # claims no pid. (Their own tag: the raw headers here are meant.) The sender
-# lives on for a while: o3's identifier is its comm, which mpsrd reads when it
-# reads the datagram (mpsr(7), SYSLOG_IDENTIFIER).
+# lives until its entries are in the journal: o3's identifier is its comm,
+# which mpsrd reads when it reads the datagram (mpsr(7), SYSLOG_IDENTIFIER).
 odd=od$$
 ct /usr/bin/python3 -c '
-import socket, sys, time
+import os, socket, sys, time
 t = sys.argv[1].encode()
 for m in [b"<192>" + t + b"o1: x", b"<01>" + t + b"o2: x", b"<13>: " + t + b"o3",
           b"<13>" + t + b"o4: a\0b", b"<4>Nov 25 19:17:04 " + t + b"o5: x",
@@ -95,13 +95,19 @@ for m in [b"<192>" + t + b"o1: x", b"<01>" + t + b"o2: x", b"<13>: " + t + b"o3"
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.sendto(m, "/run/mpsr.dgram")
     s.close()
-time.sleep(5)
-' "$odd" || fail "odd cases"
+for i in range(1200):
+    if os.path.exists(sys.argv[2]):
+        break
+    time.sleep(0.1)
+' "$odd" "/run/$odd.seen" &
+sender=$!
 for i in $(seq 50); do
 	n=$(ct journalctl -q -u mpsr MPSR_TRANSPORT=datagram -o json --all | grep -c "${odd}o")
 	[ "$n" -ge 7 ] && break
 	sleep 0.2
 done
+ct touch "/run/$odd.seen"
+wait $sender || fail "odd cases"
 [ "$n" = 7 ] || fail "odd cases: $n entries, want 7"
 ct journalctl -q -u mpsr MPSR_TRANSPORT=datagram -o json --all | /usr/bin/python3 -c '
 import json, sys
