@@ -80,8 +80,8 @@
  * the one in doubt, the entry is there); the bytes of confirmed entries not
  * yet taken are taken; carried bytes now stored leave the slot; the framing
  * state at confirmed goes to C's slot (a message's start if the dropped
- * second byte of a terminator left the socket too). Slots of connections without an
- * account are handed over (ledger_recover_with()) or freed.
+ * second byte of a terminator left the socket too). Slots of connections
+ * without an account are handed over (ledger_recover_with()) or freed.
  *
  * The packet in doubt (ledger_recover_packet, at start, before anything is
  * read from S, and before the job's recovery; at most one of them has an
